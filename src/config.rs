@@ -1,0 +1,215 @@
+//! Settings: config.toml with defaults that work, every value overridable by `CURATOR_<SECTION>_<KEY>`.
+//!
+//! The repository's config.toml is compiled in as the defaults, so the binary runs anywhere; a config file
+//! given with `--config` (or `CURATOR_CONFIG`, or ./config.toml) is laid over it, then the environment.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+const DEFAULTS: &str = include_str!("../config.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("environment variable {var}={value:?}: expected {expected}")]
+    Env { var: String, value: String, expected: &'static str },
+    #[error("unknown setting {0} (see config.toml for the settings that exist)")]
+    Unknown(String),
+    #[error("invalid settings: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub paths: PathSettings,
+    pub chunking: ChunkingSettings,
+    pub embedding: EmbeddingSettings,
+    pub hnsw: HnswSettings,
+    pub retrieval: RetrievalSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathSettings {
+    pub data_dir: String,
+    pub model_dir: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkingSettings {
+    pub max_tokens: usize,
+    pub overlap_tokens: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingSettings {
+    pub batch_size: usize,
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HnswSettings {
+    pub max_connections: usize,
+    pub ef_construction: usize,
+    pub ef_search: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrievalSettings {
+    pub k: usize,
+    pub candidates: usize,
+}
+
+impl Settings {
+    /// Defaults, then `file` (if given), then `CURATOR_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        Self::load_with_env(file, |name| std::env::var(name).ok())
+    }
+
+    /// As [`Settings::load`], reading the environment through `env` (tests pass their own).
+    pub fn load_with_env(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let mut table: toml::Table = DEFAULTS.parse().map_err(|source| ConfigError::Parse {
+            path: PathBuf::from("config.toml (built in)"),
+            source: Box::new(source),
+        })?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            let overlay: toml::Table = text
+                .parse()
+                .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source: Box::new(source) })?;
+            merge(&mut table, overlay, "")?;
+        }
+        apply_env(&mut table, &env)?;
+        let settings: Settings = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let c = &self.chunking;
+        if c.max_tokens < 32 || c.max_tokens > 512 {
+            return Err(ConfigError::Invalid(format!("chunking.max_tokens {} must be in 32..=512", c.max_tokens)));
+        }
+        if c.overlap_tokens * 2 >= c.max_tokens {
+            return Err(ConfigError::Invalid("chunking.overlap_tokens must be less than half of max_tokens".into()));
+        }
+        if self.embedding.batch_size == 0 || self.retrieval.k == 0 || self.retrieval.candidates == 0 {
+            return Err(ConfigError::Invalid("batch_size, k and candidates must be at least 1".into()));
+        }
+        if self.hnsw.max_connections == 0 || self.hnsw.max_connections > 256 {
+            return Err(ConfigError::Invalid("hnsw.max_connections must be in 1..=256".into()));
+        }
+        Ok(())
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        non_empty(&self.paths.data_dir).unwrap_or_else(|| base_dir("XDG_DATA_HOME", ".local/share").join("curator"))
+    }
+
+    pub fn model_dir(&self) -> PathBuf {
+        non_empty(&self.paths.model_dir).unwrap_or_else(|| base_dir("XDG_CACHE_HOME", ".cache").join("curator/models"))
+    }
+
+    /// Every setting as `section.key = value`, for start-up logs.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if let Ok(toml::Value::Table(sections)) = toml::Value::try_from(self) {
+            for (section, values) in sections {
+                if let toml::Value::Table(values) = values {
+                    for (key, value) in values {
+                        lines.push(format!("{section}.{key} = {value}"));
+                    }
+                }
+            }
+        }
+        lines.push(format!("(resolved) data_dir = {}", self.data_dir().display()));
+        lines.push(format!("(resolved) model_dir = {}", self.model_dir().display()));
+        lines
+    }
+}
+
+fn non_empty(s: &str) -> Option<PathBuf> {
+    (!s.trim().is_empty()).then(|| PathBuf::from(s.trim()))
+}
+
+fn base_dir(xdg_var: &str, home_relative: &str) -> PathBuf {
+    if let Some(dir) = std::env::var_os(xdg_var).filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(home_relative)
+}
+
+/// Lays `overlay` over `base`; a key the defaults do not have is an error, not silently ignored.
+fn merge(base: &mut toml::Table, overlay: toml::Table, prefix: &str) -> Result<(), ConfigError> {
+    for (key, value) in overlay {
+        let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o, &name)?,
+            (Some(slot), value) => *slot = value,
+            (None, _) => return Err(ConfigError::Unknown(name)),
+        }
+    }
+    Ok(())
+}
+
+fn apply_env(table: &mut toml::Table, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    for (section, values) in table.iter_mut() {
+        let toml::Value::Table(values) = values else { continue };
+        for (key, slot) in values.iter_mut() {
+            let var = format!("CURATOR_{}_{}", section.to_uppercase(), key.to_uppercase());
+            let Some(raw) = env(&var) else { continue };
+            let bad = |expected| ConfigError::Env { var: var.clone(), value: raw.clone(), expected };
+            *slot = match slot {
+                toml::Value::Integer(_) => toml::Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
+                toml::Value::Float(_) => toml::Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?),
+                toml::Value::Boolean(_) => toml::Value::Boolean(raw.trim().parse().map_err(|_| bad("true or false"))?),
+                _ => toml::Value::String(raw.clone()),
+            };
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_defaults_load() {
+        let s = Settings::load_with_env(None, |_| None).unwrap();
+        assert!(s.chunking.max_tokens >= 32);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let s = Settings::load_with_env(None, |v| (v == "CURATOR_CHUNKING_MAX_TOKENS").then(|| "200".to_string())).unwrap();
+        assert_eq!(s.chunking.max_tokens, 200);
+    }
+
+    #[test]
+    fn a_malformed_environment_value_names_the_variable() {
+        let err = Settings::load_with_env(None, |v| (v == "CURATOR_HNSW_EF_SEARCH").then(|| "lots".to_string())).unwrap_err();
+        assert!(err.to_string().contains("CURATOR_HNSW_EF_SEARCH"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[chunking]\nmax_tokenz = 3\n").unwrap();
+        let err = Settings::load_with_env(Some(&path), |_| None).unwrap_err();
+        assert!(err.to_string().contains("chunking.max_tokenz"), "{err}");
+    }
+}

@@ -1,0 +1,129 @@
+//! Embedding: text to 384-dimensional unit vectors with all-MiniLM-L6-v2 (int8 ONNX, mean pooling).
+//!
+//! The model's identity (name and file checksum) is stamped into every index generation: vectors from two
+//! different models must never be compared, so a generation built with another model is refused.
+
+use std::sync::Mutex;
+
+use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::EmbeddingSettings;
+use crate::models::{onnxruntime, read_model_file, ModelCache, ModelError};
+use crate::records::hex;
+
+pub const EMBEDDING_MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2 int8 ONNX, mean pooling";
+pub const DIMENSIONS: usize = 384;
+/// MiniLM was trained on 256-token inputs; longer ones are truncated by the tokenizer.
+pub const MAX_INPUT_TOKENS: usize = 256;
+
+/// Which model made a set of vectors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbeddingIdentity {
+    pub model_id: String,
+    pub sha256: String,
+    pub dimensions: usize,
+}
+
+pub struct Embedder {
+    // fastembed's `embed` takes `&mut self`: one session, one caller at a time.
+    model: Mutex<TextEmbedding>,
+    tokenizer: tokenizers::Tokenizer,
+    identity: EmbeddingIdentity,
+    batch_size: usize,
+}
+
+impl Embedder {
+    pub fn load(cache: &ModelCache, settings: &EmbeddingSettings) -> Result<Embedder, ModelError> {
+        let environment = onnxruntime(&cache.onnxruntime_library())?;
+        let dir = cache.embedding_model_dir();
+        let onnx_path = dir.join("model.onnx");
+        let onnx = read_model_file(&onnx_path, "embedding model")?;
+        let sha256 = hex(&Sha256::digest(&onnx));
+        let file = |name: &str| read_model_file(&dir.join(name), "embedding tokenizer file");
+        let tokenizer_json = file("tokenizer.json")?;
+        let tokenizer_files = TokenizerFiles {
+            tokenizer_file: tokenizer_json.clone(),
+            config_file: file("config.json")?,
+            special_tokens_map_file: file("special_tokens_map.json")?,
+            tokenizer_config_file: file("tokenizer_config.json")?,
+        };
+        let model = UserDefinedEmbeddingModel::new(onnx, tokenizer_files).with_pooling(Pooling::Mean);
+        let mut options = InitOptionsUserDefined::new().with_environment(environment).with_max_length(MAX_INPUT_TOKENS);
+        if settings.threads > 0 {
+            options = options.with_intra_threads(settings.threads);
+        }
+        let load_error = |why: String| ModelError::Load { path: onnx_path.clone(), why };
+        let model = TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| load_error(e.to_string()))?;
+        let tokenizer = tokenizers::Tokenizer::from_bytes(&tokenizer_json).map_err(|e| load_error(e.to_string()))?;
+        Ok(Embedder {
+            model: Mutex::new(model),
+            tokenizer,
+            identity: EmbeddingIdentity { model_id: EMBEDDING_MODEL_ID.into(), sha256, dimensions: DIMENSIONS },
+            batch_size: settings.batch_size,
+        })
+    }
+
+    pub fn identity(&self) -> &EmbeddingIdentity {
+        &self.identity
+    }
+
+    /// The model's own tokenizer: chunk sizes are counted in its tokens.
+    pub fn tokenizer(&self) -> &tokenizers::Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Embeds `texts`, calling `progress` with the number done after each batch. Output order = input order.
+    pub fn embed_with_progress(
+        &self,
+        texts: &[&str],
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<Vec<f32>>, ModelError> {
+        // Sorting by length keeps each batch's padding (to its longest text) small.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&i| texts[i].len());
+        let mut out = vec![Vec::new(); texts.len()];
+        let mut model = self.model.lock().map_err(|_| ModelError::Inference("embedding model lock poisoned".into()))?;
+        let mut done = 0;
+        for batch in order.chunks(self.batch_size) {
+            let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
+            let vectors = model
+                .embed(&batch_texts, Some(self.batch_size))
+                .map_err(|e| ModelError::Inference(e.to_string()))?;
+            for (&i, v) in batch.iter().zip(vectors) {
+                out[i] = unit(v);
+            }
+            done += batch.len();
+            progress(done);
+        }
+        Ok(out)
+    }
+
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.embed_with_progress(texts, |_| {})
+    }
+
+    pub fn embed_one(&self, text: &str) -> Result<Vec<f32>, ModelError> {
+        self.embed(&[text])?.pop().ok_or_else(|| ModelError::Inference("no vector returned".into()))
+    }
+}
+
+fn unit(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+    v
+}
+
+/// Checks that a model cache holds a usable embedding model, without loading it.
+pub fn embedding_model_present(cache: &ModelCache) -> bool {
+    let dir = cache.embedding_model_dir();
+    ["model.onnx", "tokenizer.json"].iter().all(|f| dir.join(f).is_file()) && cache.onnxruntime_library().is_file()
+}
+
+/// Cosine similarity of two unit vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}

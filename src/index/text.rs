@@ -1,0 +1,221 @@
+//! The BM25 index (tantivy): one document per chunk, searchable on title, makers, chunk text and subjects,
+//! filterable on source, object type, maker words and year range.
+//!
+//! Invariant: tantivy segment files are immutable, so a new generation starts as hard links to the
+//! previous generation's files and applies its changes on top; the previous generation is never written.
+
+use std::ops::Bound;
+use std::path::Path;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+
+use super::filter::{words, Filters};
+use super::store::{Chunk, ChunkId};
+use super::IndexError;
+use crate::records::MuseumRecord;
+
+const ANALYZER: &str = "curator_en";
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    chunk_id: Field,
+    record_id: Field,
+    title: Field,
+    makers: Field,
+    body: Field,
+    subjects: Field,
+    source: Field,
+    object_type: Field,
+    maker_words: Field,
+    year_start: Field,
+    year_end: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let words = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer("whitespace").set_index_option(IndexRecordOption::Basic),
+    );
+    let fields = Fields {
+        chunk_id: b.add_u64_field("chunk_id", INDEXED | STORED | FAST),
+        record_id: b.add_text_field("record_id", STRING | STORED),
+        title: b.add_text_field("title", text.clone()),
+        makers: b.add_text_field("makers", text.clone()),
+        body: b.add_text_field("body", text.clone()),
+        subjects: b.add_text_field("subjects", text),
+        source: b.add_text_field("source", STRING),
+        object_type: b.add_text_field("object_type", STRING),
+        maker_words: b.add_text_field("maker_words", words),
+        year_start: b.add_i64_field("year_start", INDEXED | FAST),
+        year_end: b.add_i64_field("year_end", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}
+
+fn register_analyzer(index: &Index) {
+    // English stemming and stop words, as in the BM25 baselines curator is compared with.
+    let mut builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .dynamic();
+    if let Some(stop) = StopWordFilter::new(Language::English) {
+        builder = builder.filter_dynamic(stop);
+    }
+    let analyzer = builder.filter_dynamic(Stemmer::new(Language::English)).build();
+    index.tokenizers().register(ANALYZER, analyzer);
+}
+
+pub struct TextIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    parser: QueryParser,
+}
+
+impl TextIndex {
+    /// Opens the index in `dir`, creating an empty one if there is none.
+    pub fn open_or_create(dir: &Path) -> Result<TextIndex, IndexError> {
+        let (schema, fields) = schema();
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::Io { path: dir.to_path_buf(), source })?;
+        let tantivy_err = |e: tantivy::TantivyError| IndexError::Text { path: dir.to_path_buf(), why: e.to_string() };
+        let index = if dir.join("meta.json").exists() {
+            Index::open_in_dir(dir).map_err(tantivy_err)?
+        } else {
+            Index::create_in_dir(dir, schema.clone()).map_err(tantivy_err)?
+        };
+        if index.schema() != schema {
+            return Err(IndexError::Text { path: dir.to_path_buf(), why: "schema differs from this version's".into() });
+        }
+        register_analyzer(&index);
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(tantivy_err)?;
+        let mut parser = QueryParser::for_index(&index, vec![fields.title, fields.makers, fields.body, fields.subjects]);
+        // The chunk text repeats title and makers already; a small boost lets a title match count more.
+        parser.set_field_boost(fields.title, 1.5);
+        Ok(TextIndex { index, reader, fields, parser })
+    }
+
+    pub fn writer(&self) -> Result<IndexWriter, IndexError> {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4);
+        self.index
+            .writer_with_num_threads(threads, WRITER_MEMORY * threads)
+            .map_err(|e| IndexError::Text { path: Default::default(), why: e.to_string() })
+    }
+
+    pub fn delete_record(&self, writer: &IndexWriter, record_id: &str) {
+        writer.delete_term(Term::from_field_text(self.fields.record_id, record_id));
+    }
+
+    pub fn add_chunk(&self, writer: &IndexWriter, record: &MuseumRecord, chunk: &Chunk) -> Result<(), IndexError> {
+        let f = self.fields;
+        let mut d = doc!(
+            f.chunk_id => chunk.id as u64,
+            f.record_id => record.id.clone(),
+            f.title => record.title.clone(),
+            f.makers => record.makers.join("; "),
+            f.body => chunk.text.clone(),
+            f.subjects => record.subjects.join("; "),
+            f.source => record.source.clone(),
+            f.maker_words => record.makers.iter().flat_map(|m| words(m)).collect::<Vec<_>>().join(" "),
+        );
+        if let Some(kind) = &record.object_type {
+            d.add_text(f.object_type, kind.to_lowercase());
+        }
+        if let (Some(a), Some(b)) = (record.year_start, record.year_end) {
+            d.add_i64(f.year_start, a as i64);
+            d.add_i64(f.year_end, b as i64);
+        }
+        writer.add_document(d).map(|_| ()).map_err(|e| IndexError::Text { path: Default::default(), why: e.to_string() })
+    }
+
+    pub fn commit(&mut self, mut writer: IndexWriter) -> Result<(), IndexError> {
+        let err = |e: tantivy::TantivyError| IndexError::Text { path: Default::default(), why: e.to_string() };
+        writer.commit().map_err(err)?;
+        writer.wait_merging_threads().map_err(err)?;
+        self.reader.reload().map_err(err)
+    }
+
+    /// BM25 top `limit` chunks for `query`, restricted by `filters`; (chunk id, score), best first.
+    pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<(ChunkId, f32)>, IndexError> {
+        let (text_query, _unparsed) = self.parser.parse_query_lenient(query);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
+        if let Some(filter) = self.filter_query(filters) {
+            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let err = |e: tantivy::TantivyError| IndexError::Text { path: Default::default(), why: e.to_string() };
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score()).map_err(err)?;
+        let mut out = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let column = searcher.segment_reader(address.segment_ord).fast_fields().u64("chunk_id").map_err(err)?;
+            if let Some(id) = column.first(address.doc_id) {
+                out.push((id as ChunkId, score));
+            }
+        }
+        Ok(out)
+    }
+
+    fn filter_query(&self, filters: &Filters) -> Option<Box<dyn Query>> {
+        let f = self.fields;
+        let mut must: Vec<Box<dyn Query>> = Vec::new();
+        let term = |field, text: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
+        };
+        if let Some(source) = &filters.source {
+            must.push(term(f.source, source));
+        }
+        if let Some(kind) = &filters.object_type {
+            must.push(term(f.object_type, kind));
+        }
+        if let Some(maker) = &filters.maker {
+            must.extend(words(maker).iter().map(|w| term(f.maker_words, w)));
+        }
+        if filters.year_from.is_some() || filters.year_to.is_some() {
+            // Overlap of [start, end] with [from, to]: start <= to and end >= from.
+            let to = filters.year_to.map_or(Bound::Unbounded, |y| Bound::Included(Term::from_field_i64(f.year_start, y as i64)));
+            let from = filters.year_from.map_or(Bound::Unbounded, |y| Bound::Included(Term::from_field_i64(f.year_end, y as i64)));
+            must.push(Box::new(RangeQuery::new(Bound::Included(Term::from_field_i64(f.year_start, i64::MIN)), to)));
+            must.push(Box::new(RangeQuery::new(from, Bound::Included(Term::from_field_i64(f.year_end, i64::MAX)))));
+        }
+        match must.len() {
+            0 => None,
+            _ => Some(Box::new(BooleanQuery::new(must.into_iter().map(|q| (Occur::Must, q)).collect()))),
+        }
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}
+
+/// Makes `to` a copy of the tantivy index in `from` by hard links (falling back to copies across devices).
+pub fn link_index_files(from: &Path, to: &Path) -> Result<(), IndexError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| IndexError::Io { path, source }
+    };
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    for entry in std::fs::read_dir(from).map_err(io(from))? {
+        let entry = entry.map_err(io(from))?;
+        let name = entry.file_name();
+        // Lock files belong to the writer of the old generation, not to its contents.
+        if name.to_string_lossy().starts_with(".tantivy-") || !entry.path().is_file() {
+            continue;
+        }
+        let target = to.join(&name);
+        if std::fs::hard_link(entry.path(), &target).is_err() {
+            std::fs::copy(entry.path(), &target).map_err(io(&target))?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,277 @@
+//! Ingest: records in, a new index generation out.
+//!
+//! Data flow: records -> diff against the current generation (by content hash) -> chunks of the added and
+//! changed records -> vectors (reused for chunk texts the previous generation already embedded, computed
+//! for the rest) -> text index and vector index updated on top of copies of the previous ones -> a new
+//! generation, switched to atomically. Unchanged input writes nothing.
+
+pub mod chunk;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::config::HnswSettings;
+use crate::embed::Embedder;
+use crate::index::store::{Chunk, ChunkId, RecordStore};
+use crate::index::text::{link_index_files, TextIndex};
+use crate::index::vector::VectorIndex;
+use crate::index::{hnsw_basename, tantivy_dir_name, DataDir, Generation, IndexError, Manifest, FORMAT_VERSION};
+use crate::models::ModelError;
+use crate::records::MuseumRecord;
+pub use chunk::Chunker;
+
+/// Records embedded per step; progress is reported after each.
+const EMBED_GROUP: usize = 256;
+/// When more than this share of the graph would be tombstones, the graph is rebuilt from live vectors.
+const MAX_TOMBSTONE_SHARE: f64 = 0.25;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+/// What one ingest did. `generation` is `None` when nothing changed and nothing was written.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct IngestReport {
+    pub added: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub deleted: usize,
+    /// Ids asked to be deleted that were not in the index.
+    pub not_found: Vec<String>,
+    pub chunks_embedded: usize,
+    pub chunks_reused: usize,
+    pub generation: Option<u64>,
+    pub graph_rebuilt: bool,
+    pub timings: StageTimings,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct StageTimings {
+    pub load_previous: Duration,
+    pub chunk: Duration,
+    pub embed: Duration,
+    pub text_index: Duration,
+    pub vector_index: Duration,
+    pub write: Duration,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct IngestOptions {
+    /// Ignore the current generation and build from nothing (after a model or format change).
+    pub rebuild: bool,
+}
+
+pub struct Ingestor<'a> {
+    pub data: &'a DataDir,
+    pub embedder: &'a Embedder,
+    pub chunker: &'a Chunker,
+    pub hnsw: &'a HnswSettings,
+}
+
+enum Kind {
+    Added,
+    Updated,
+}
+
+impl Ingestor<'_> {
+    /// Adds or replaces `upserts` and removes `deletes`, writing a new generation if anything changed.
+    /// `progress(done, total)` counts records embedded.
+    pub fn apply(
+        &self,
+        upserts: Vec<MuseumRecord>,
+        deletes: &[String],
+        options: &IngestOptions,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<IngestReport, IngestError> {
+        let lock = self.data.lock_writer()?;
+        let mut report = IngestReport::default();
+        let started = Instant::now();
+        let previous = match (options.rebuild, self.data.current()?) {
+            (false, Some(dir)) => Some(Generation::load(&dir, self.embedder.identity())?),
+            _ => None,
+        };
+        report.timings.load_previous = started.elapsed();
+        let empty = RecordStore::default();
+        let old_store = previous.as_ref().map_or(&empty, |g| &g.store);
+
+        // Diff by content hash.
+        let mut changed: Vec<(MuseumRecord, String, Kind)> = Vec::new();
+        for record in upserts {
+            let hash = record.content_hash();
+            match old_store.get(&record.id) {
+                Some(old) if old.hash == hash => report.unchanged += 1,
+                Some(_) => changed.push((record, hash, Kind::Updated)),
+                None => changed.push((record, hash, Kind::Added)),
+            }
+        }
+        let mut removed: Vec<&String> = Vec::new();
+        for id in deletes {
+            if old_store.get(id).is_some() {
+                removed.push(id);
+            } else {
+                report.not_found.push(id.clone());
+            }
+        }
+        report.added = changed.iter().filter(|c| matches!(c.2, Kind::Added)).count();
+        report.updated = changed.len() - report.added;
+        report.deleted = removed.len();
+        if changed.is_empty() && removed.is_empty() && !options.rebuild {
+            return Ok(report);
+        }
+        let new = self.data.begin(&lock)?;
+
+        let t = Instant::now();
+        let texts: Vec<Vec<String>> = changed.par_iter().map(|(r, _, _)| self.chunker.chunk(r)).collect();
+        report.timings.chunk = t.elapsed();
+
+        // Vectors of chunk texts the previous generation already has (a changed record often keeps most).
+        let t = Instant::now();
+        let mut known: HashMap<&str, &[f32]> = HashMap::new();
+        if let Some(prev) = &previous {
+            for (record, _, kind) in &changed {
+                if matches!(kind, Kind::Updated) {
+                    for &id in &old_store.get(&record.id).map(|s| s.chunk_ids.clone()).unwrap_or_default() {
+                        if let (Some(c), Some(v)) = (old_store.chunk(id), prev.vectors.vector(id)) {
+                            known.insert(c.text.as_str(), v);
+                        }
+                    }
+                }
+            }
+        }
+        let mut new_vectors: Vec<Vec<Vec<f32>>> = Vec::with_capacity(texts.len());
+        let total = texts.len();
+        for group in texts.chunks(EMBED_GROUP) {
+            let missing: Vec<&str> =
+                group.iter().flatten().map(String::as_str).filter(|t| !known.contains_key(t)).collect();
+            let computed = self.embedder.embed(&missing)?;
+            let fresh: HashMap<&str, Vec<f32>> = missing.into_iter().zip(computed).collect();
+            for record_texts in group {
+                let vectors = record_texts
+                    .iter()
+                    .map(|t| match known.get(t.as_str()) {
+                        Some(v) => {
+                            report.chunks_reused += 1;
+                            v.to_vec()
+                        }
+                        None => {
+                            report.chunks_embedded += 1;
+                            fresh[t.as_str()].clone()
+                        }
+                    })
+                    .collect();
+                new_vectors.push(vectors);
+            }
+            progress(new_vectors.len(), total);
+        }
+        drop(known);
+        report.timings.embed = t.elapsed();
+
+        // The new record store.
+        let (mut store, prev_text_dir, prev_vectors) = match previous {
+            Some(g) => {
+                let dir = g.tantivy_dir();
+                (g.store, Some(dir), Some(g.vectors))
+            }
+            None => (RecordStore::default(), None, None),
+        };
+        for id in &removed {
+            store.remove(id);
+        }
+        let mut inserted: Vec<(Chunk, Vec<f32>)> = Vec::new();
+        let mut touched: Vec<String> = removed.iter().map(|s| s.to_string()).collect();
+        for ((record, hash, kind), (texts, vectors)) in changed.into_iter().zip(texts.into_iter().zip(new_vectors)) {
+            if matches!(kind, Kind::Updated) {
+                touched.push(record.id.clone());
+            }
+            let chunks = store.insert(record, hash, texts);
+            inserted.extend(chunks.into_iter().zip(vectors));
+        }
+
+        // Text index: the previous one's files, minus the touched records, plus the new chunks.
+        let t = Instant::now();
+        let text_dir = new.dir.join(tantivy_dir_name());
+        if let Some(prev_dir) = &prev_text_dir {
+            link_index_files(prev_dir, &text_dir)?;
+        }
+        let mut text = TextIndex::open_or_create(&text_dir)?;
+        let writer = text.writer()?;
+        for id in &touched {
+            text.delete_record(&writer, id);
+        }
+        for (chunk, _) in &inserted {
+            if let Some(stored) = store.get(&chunk.record_id) {
+                text.add_chunk(&writer, &stored.record, chunk)?;
+            }
+        }
+        text.commit(writer)?;
+        report.timings.text_index = t.elapsed();
+
+        // Vector index: the previous graph plus the new points, or a rebuild when tombstones pile up.
+        let t = Instant::now();
+        let live = store.live_chunk_count();
+        let points: Vec<(ChunkId, Vec<f32>)> = inserted.into_iter().map(|(c, v)| (c.id, v)).collect();
+        let mut vectors = match prev_vectors {
+            Some(prev) => {
+                let points_after = prev.len() + points.len();
+                let tombstones = points_after.saturating_sub(live);
+                if tombstones as f64 > MAX_TOMBSTONE_SHARE * points_after as f64 {
+                    report.graph_rebuilt = true;
+                    let keep: Vec<ChunkId> = store.live_chunks().map(|c| c.id).filter(|id| prev.vector(*id).is_some()).collect();
+                    prev.rebuilt_with(&keep)
+                } else {
+                    prev
+                }
+            }
+            None => VectorIndex::new(self.hnsw, points.len()),
+        };
+        vectors.insert(points);
+        report.timings.vector_index = t.elapsed();
+
+        let t = Instant::now();
+        let hnsw_basename = if vectors.is_empty() { None } else { Some(vectors.dump(&new.dir, hnsw_basename())?) };
+        store.save(&new.dir)?;
+        let manifest = manifest_for(&store, &vectors, hnsw_basename, new.number, self);
+        self.data.commit(&lock, &new, manifest)?;
+        report.timings.write = t.elapsed();
+        report.generation = Some(new.number);
+        Ok(report)
+    }
+}
+
+fn manifest_for(
+    store: &RecordStore,
+    vectors: &VectorIndex,
+    hnsw_basename: Option<String>,
+    generation: u64,
+    ingestor: &Ingestor,
+) -> Manifest {
+    let mut records_per_source = std::collections::BTreeMap::new();
+    let mut chunks_per_source = std::collections::BTreeMap::new();
+    for stored in store.records() {
+        *records_per_source.entry(stored.record.source.clone()).or_insert(0) += 1;
+        *chunks_per_source.entry(stored.record.source.clone()).or_insert(0) += stored.chunk_ids.len();
+    }
+    Manifest {
+        format_version: FORMAT_VERSION,
+        generation,
+        created_unix: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        embedding: ingestor.embedder.identity().clone(),
+        chunking: ingestor.chunker.settings().clone(),
+        hnsw: ingestor.hnsw.clone(),
+        hnsw_basename,
+        records: store.record_count(),
+        live_chunks: store.live_chunk_count(),
+        chunk_slots: store.chunk_slots(),
+        graph_points: vectors.len(),
+        records_per_source,
+        chunks_per_source,
+        checksums: Default::default(),
+    }
+}

@@ -1,0 +1,280 @@
+//! The `curator` command line: a thin face over the library. Errors are reported here, with anyhow.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use curator::app::Curator;
+use curator::config::Settings;
+use curator::index::{disk_size, Filters};
+use curator::ingest::IngestOptions;
+use curator::records::{read_paths, ReadOutcome};
+use curator::retrieve::{search, Mode, SearchResponse};
+
+#[derive(Parser)]
+#[command(name = "curator", version, about = "Cited question answering over museum collections")]
+struct Cli {
+    /// Settings file laid over the built-in defaults (default: ./config.toml if present).
+    #[arg(long, global = true, env = "CURATOR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log more (repeat for more still).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Read museum records (files or folders) and add them to the index.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Build a new index from these records alone, ignoring the current one.
+        #[arg(long)]
+        rebuild: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove records by id (e.g. tate:T00990).
+    Delete {
+        #[arg(required = true)]
+        ids: Vec<String>,
+    },
+    /// Search the index.
+    Search {
+        query: String,
+        #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
+        mode: Mode,
+        /// Results to return (default: retrieval.k).
+        #[arg(long)]
+        k: Option<usize>,
+        /// field=value: source, object_type, maker, year (1800..1850), year_from, year_to. Repeatable.
+        #[arg(long = "filter")]
+        filters: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Records and chunks per source, index sizes and models.
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the settings in use.
+    Settings,
+    /// Measure ingest and search (see README "Benchmarks").
+    Bench {
+        #[command(subcommand)]
+        what: curator::bench::BenchCommand,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CURATOR_LOG").unwrap_or_else(|_| level.into()))
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(error) = run(cli) {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn load_settings(config: Option<PathBuf>) -> Result<Settings> {
+    let file = config.or_else(|| Some(PathBuf::from("config.toml")).filter(|p| p.is_file()));
+    Ok(Settings::load(file.as_deref())?)
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let settings = load_settings(cli.config)?;
+    if cli.verbose > 0 {
+        for line in settings.describe() {
+            eprintln!("setting {line}");
+        }
+    }
+    match cli.command {
+        Command::Settings => {
+            for line in settings.describe() {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Ingest { paths, rebuild, json } => ingest(Curator::open(settings)?, &paths, rebuild, json),
+        Command::Delete { ids } => {
+            let curator = Curator::open(settings)?;
+            let report = curator.ingest(Vec::new(), &ids, &IngestOptions::default(), &|_, _| {})?;
+            for id in &report.not_found {
+                eprintln!("not in the index: {id}");
+            }
+            println!("deleted {} record(s){}", report.deleted, generation_note(report.generation));
+            Ok(())
+        }
+        Command::Search { query, mode, k, filters, json } => {
+            let filters = Filters::parse(filters.iter().map(String::as_str))?;
+            let curator = Curator::open(settings)?;
+            let generation = curator.load_generation()?;
+            let response = search(&generation, &curator.embedder, &curator.request(&query, mode, k, filters))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&response)?);
+            } else {
+                print_search(&response);
+            }
+            Ok(())
+        }
+        Command::Stats { json } => stats(Curator::open(settings)?, json),
+        Command::Bench { what } => curator::bench::run(what, settings),
+    }
+}
+
+fn generation_note(generation: Option<u64>) -> String {
+    generation.map_or_else(|| "; nothing changed, index untouched".to_string(), |g| format!("; now generation {g}"))
+}
+
+fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, json: bool) -> Result<()> {
+    let started = Instant::now();
+    let outcome = read_paths(paths)?;
+    let read_time = started.elapsed();
+    report_skipped(&outcome);
+    let read = outcome.records.len();
+    if read == 0 && !rebuild {
+        bail!("no records found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    let records = outcome.records.into_iter().map(|(r, _)| r).collect();
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} embedding {bar:30} {pos}/{len} records  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |done: usize, total: usize| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    };
+    let report = curator.ingest(records, &[], &IngestOptions { rebuild }, &progress)?;
+    bar.finish_and_clear();
+    let total = started.elapsed();
+    if json {
+        let value = serde_json::json!({
+            "read": read,
+            "skipped": outcome.skipped,
+            "skipped_files": outcome.skipped_files,
+            "read_seconds": read_time.as_secs_f64(),
+            "total_seconds": total.as_secs_f64(),
+            "report": report,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!(
+        "read {read} records in {:.1}s, skipped {} rows; added {}, updated {}, unchanged {}; \
+         embedded {} chunks (reused {}){}; {:.1}s in all",
+        read_time.as_secs_f64(),
+        outcome.skipped.len(),
+        report.added,
+        report.updated,
+        report.unchanged,
+        report.chunks_embedded,
+        report.chunks_reused,
+        generation_note(report.generation),
+        total.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn report_skipped(outcome: &ReadOutcome) {
+    const SHOWN: usize = 20;
+    for (path, why) in &outcome.skipped_files {
+        eprintln!("skipped file {}: {why}", path.display());
+    }
+    for skipped in outcome.skipped.iter().take(SHOWN) {
+        eprintln!("skipped {}: {}", skipped.at, skipped.reason);
+    }
+    if outcome.skipped.len() > SHOWN {
+        eprintln!("... and {} more skipped rows", outcome.skipped.len() - SHOWN);
+    }
+}
+
+fn print_search(response: &SearchResponse) {
+    if response.hits.is_empty() {
+        println!("no results for {:?}", response.query);
+    }
+    for hit in &response.hits {
+        let stage = |s: Option<curator::retrieve::StageScore>| s.map_or("-".to_string(), |s| format!("#{} {:.3}", s.rank, s.score));
+        println!(
+            "{:>2}. {}  {} — {}{}",
+            hit.rank,
+            hit.record_id,
+            hit.title,
+            if hit.makers.is_empty() { "unknown maker".to_string() } else { hit.makers.join("; ") },
+            hit.date.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+        );
+        println!(
+            "    bm25 {}  dense {}  fused {}",
+            stage(hit.stages.bm25),
+            stage(hit.stages.dense),
+            stage(hit.stages.fused)
+        );
+        let snippet: String = hit.chunk.text.replace('\n', " / ").chars().take(220).collect();
+        println!("    {snippet}");
+    }
+    let t = &response.timings;
+    println!(
+        "[{} in {:.1} ms: embed {:.1}, bm25 {:.1}, dense {:.1}, fuse {:.2}]",
+        response.mode, t.total_ms, t.embed_query_ms, t.bm25_ms, t.dense_ms, t.fuse_ms
+    );
+}
+
+fn stats(curator: Curator, json: bool) -> Result<()> {
+    let generation = curator.load_generation().context("loading the current index")?;
+    let m = &generation.manifest;
+    let tantivy = disk_size(&generation.tantivy_dir());
+    let total = disk_size(&generation.dir);
+    let graph: u64 = m.hnsw_basename.as_ref().map_or(0, |b| {
+        disk_size(&generation.dir.join(format!("{b}.hnsw.graph"))) + disk_size(&generation.dir.join(format!("{b}.hnsw.data")))
+    });
+    let store = disk_size(&generation.dir.join("records.jsonl")) + disk_size(&generation.dir.join("chunks.jsonl"));
+    if json {
+        let value = serde_json::json!({
+            "generation": m.generation,
+            "dir": generation.dir,
+            "records_per_source": m.records_per_source,
+            "chunks_per_source": m.chunks_per_source,
+            "records": m.records,
+            "live_chunks": m.live_chunks,
+            "graph_points": m.graph_points,
+            "bytes": {"tantivy": tantivy, "hnsw": graph, "record_store": store, "total": total},
+            "embedding": m.embedding,
+            "chunking": m.chunking,
+            "hnsw": m.hnsw,
+        });
+        println!("{}", serde_json::to_string_pretty(&value)?);
+        return Ok(());
+    }
+    println!("generation {} in {}", m.generation, generation.dir.display());
+    println!("{:<12} {:>9} {:>9}", "source", "records", "chunks");
+    for (source, n) in &m.records_per_source {
+        println!("{:<12} {:>9} {:>9}", source, n, m.chunks_per_source.get(source).copied().unwrap_or(0));
+    }
+    println!("{:<12} {:>9} {:>9}", "all", m.records, m.live_chunks);
+    println!("graph points {} ({} tombstones)", m.graph_points, m.graph_points.saturating_sub(m.live_chunks));
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    println!(
+        "on disk: tantivy {:.1} MB, hnsw {:.1} MB, record store {:.1} MB, total {:.1} MB",
+        mb(tantivy),
+        mb(graph),
+        mb(store),
+        mb(total)
+    );
+    println!("embedding: {} (sha256 {}…, {} dims)", m.embedding.model_id, &m.embedding.sha256[..12.min(m.embedding.sha256.len())], m.embedding.dimensions);
+    println!("chunking: {} tokens, overlap {}", m.chunking.max_tokens, m.chunking.overlap_tokens);
+    Ok(())
+}

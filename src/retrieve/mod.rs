@@ -1,0 +1,268 @@
+//! Retrieval: a question to the records that best answer it, with every stage's rank and score kept.
+//!
+//! BM25 (tantivy) and dense (HNSW) each return their top chunks for the query, filters applied inside each
+//! retriever; chunks collapse to records (a record's best chunk represents it); hybrid mode fuses the two
+//! record lists. Depends on `index` and `embed` only.
+
+pub mod fusion;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::embed::Embedder;
+use crate::index::store::ChunkId;
+use crate::index::{Filters, Generation, IndexError};
+use crate::models::ModelError;
+
+/// Below this many chunks passing a filter, dense search scans them exactly instead of walking the graph:
+/// a graph walk under a very selective filter can miss matches, a scan of a few thousand vectors cannot
+/// and takes milliseconds.
+const EXACT_SCAN_LIMIT: usize = 20_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Bm25,
+    Dense,
+    Hybrid,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Bm25 => "bm25",
+            Mode::Dense => "dense",
+            Mode::Hybrid => "hybrid",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("the query is empty")]
+    EmptyQuery,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchRequest {
+    pub query: String,
+    pub mode: Mode,
+    pub k: usize,
+    /// Chunks each retriever returns before collapsing and fusion.
+    pub candidates: usize,
+    pub ef_search: usize,
+    pub filters: Filters,
+}
+
+/// A record's place in one stage's ranking (1-based) and the score that put it there.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StageScore {
+    pub rank: usize,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stages {
+    pub bm25: Option<StageScore>,
+    pub dense: Option<StageScore>,
+    pub fused: Option<StageScore>,
+    pub rerank: Option<StageScore>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChunkRef {
+    pub id: ChunkId,
+    pub ordinal: u32,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Hit {
+    pub rank: usize,
+    pub record_id: String,
+    pub source: String,
+    pub title: String,
+    pub makers: Vec<String>,
+    pub date: Option<String>,
+    pub url: Option<String>,
+    pub chunk: ChunkRef,
+    /// The score of the final stage of this mode.
+    pub score: f32,
+    pub stages: Stages,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SearchTimings {
+    pub embed_query_ms: f64,
+    pub bm25_ms: f64,
+    pub dense_ms: f64,
+    pub fuse_ms: f64,
+    pub total_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub mode: Mode,
+    pub k: usize,
+    pub filters: Filters,
+    pub hits: Vec<Hit>,
+    pub timings: SearchTimings,
+}
+
+/// A ranked list of records, each with the chunk that represents it and that chunk's score.
+pub type RecordRanking = Vec<(String, ChunkId, f32)>;
+
+/// Keeps each record's best chunk, in order: chunk hits (best first) to record hits (best first).
+pub fn collapse_to_records(generation: &Generation, chunks: &[(ChunkId, f32)]) -> RecordRanking {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for &(id, score) in chunks {
+        if let Some(chunk) = generation.store.chunk(id) {
+            if seen.insert(chunk.record_id.clone()) {
+                out.push((chunk.record_id.clone(), id, score));
+            }
+        }
+    }
+    out
+}
+
+pub fn bm25(generation: &Generation, query: &str, filters: &Filters, candidates: usize) -> Result<RecordRanking, SearchError> {
+    let chunks = generation.text.search(query, filters, candidates)?;
+    Ok(collapse_to_records(generation, &chunks))
+}
+
+pub fn dense(generation: &Generation, query_vector: &[f32], filters: &Filters, candidates: usize, ef: usize) -> RecordRanking {
+    let store = &generation.store;
+    let chunks = if filters.is_empty() {
+        generation.vectors.search(query_vector, candidates, ef, &|id| store.chunk(id).is_some())
+    } else {
+        let passing: Vec<ChunkId> = store
+            .live_chunks()
+            .filter(|c| store.get(&c.record_id).is_some_and(|r| filters.matches(&r.record)))
+            .map(|c| c.id)
+            .collect();
+        if passing.len() <= EXACT_SCAN_LIMIT {
+            generation.vectors.exact_search(query_vector, candidates, passing.into_iter())
+        } else {
+            let keep = |id: ChunkId| store.record_of(id).is_some_and(|r| filters.matches(&r.record));
+            generation.vectors.search(query_vector, candidates, ef, &keep)
+        }
+    };
+    collapse_to_records(generation, &chunks)
+}
+
+/// Runs `request` against `generation`.
+pub fn search(generation: &Generation, embedder: &Embedder, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+    let query = request.query.trim();
+    if query.is_empty() {
+        return Err(SearchError::EmptyQuery);
+    }
+    let started = Instant::now();
+    let mut timings = SearchTimings::default();
+    let candidates = request.candidates.max(request.k);
+    let run_bm25 = || -> Result<(RecordRanking, f64), SearchError> {
+        let t = Instant::now();
+        let ranking = bm25(generation, query, &request.filters, candidates)?;
+        Ok((ranking, ms(t)))
+    };
+    let run_dense = || -> Result<(RecordRanking, f64, f64), SearchError> {
+        let t = Instant::now();
+        let vector = embedder.embed_one(query)?;
+        let embed_ms = ms(t);
+        let t = Instant::now();
+        let ranking = dense(generation, &vector, &request.filters, candidates, request.ef_search);
+        Ok((ranking, embed_ms, ms(t)))
+    };
+    let (bm25_ranking, dense_ranking) = match request.mode {
+        Mode::Bm25 => (Some(run_bm25()?), None),
+        Mode::Dense => (None, Some(run_dense()?)),
+        Mode::Hybrid => {
+            let (b, d) = rayon::join(run_bm25, run_dense);
+            (Some(b?), Some(d?))
+        }
+    };
+    let mut stages: HashMap<String, (Stages, ChunkId)> = HashMap::new();
+    if let Some((ranking, t)) = &bm25_ranking {
+        timings.bm25_ms = *t;
+        for (i, (record, chunk, score)) in ranking.iter().enumerate() {
+            let entry = stages.entry(record.clone()).or_insert((Stages::default(), *chunk));
+            entry.0.bm25 = Some(StageScore { rank: i + 1, score: *score });
+        }
+    }
+    if let Some((ranking, embed_t, t)) = &dense_ranking {
+        timings.embed_query_ms = *embed_t;
+        timings.dense_ms = *t;
+        for (i, (record, chunk, score)) in ranking.iter().enumerate() {
+            let entry = stages.entry(record.clone()).or_insert((Stages::default(), *chunk));
+            entry.0.dense = Some(StageScore { rank: i + 1, score: *score });
+        }
+    }
+    let t = Instant::now();
+    let final_order: Vec<(String, f32)> = match (&bm25_ranking, &dense_ranking) {
+        (Some((b, _)), None) => b.iter().map(|(r, _, s)| (r.clone(), *s)).collect(),
+        (None, Some((d, _, _))) => d.iter().map(|(r, _, s)| (r.clone(), *s)).collect(),
+        (Some((b, _)), Some((d, _, _))) => {
+            let ids = |list: &RecordRanking| list.iter().map(|(r, _, _)| r.clone()).collect::<Vec<_>>();
+            let fused = fusion::reciprocal_rank_fusion(&[(ids(b), 1.0), (ids(d), 1.0)], fusion::RRF_K);
+            for (i, (record, score)) in fused.iter().enumerate() {
+                if let Some(entry) = stages.get_mut(record) {
+                    entry.0.fused = Some(StageScore { rank: i + 1, score: *score });
+                    // The chunk shown is the one the better-ranking retriever found.
+                    let bm25_rank = entry.0.bm25.map_or(usize::MAX, |s| s.rank);
+                    let dense_rank = entry.0.dense.map_or(usize::MAX, |s| s.rank);
+                    if dense_rank < bm25_rank {
+                        if let Some((_, chunk, _)) = d.iter().find(|(r, _, _)| r == record) {
+                            entry.1 = *chunk;
+                        }
+                    }
+                }
+            }
+            fused
+        }
+        (None, None) => Vec::new(),
+    };
+    timings.fuse_ms = ms(t);
+    let hits = final_order
+        .into_iter()
+        .take(request.k)
+        .enumerate()
+        .filter_map(|(i, (record_id, score))| {
+            let (stages, chunk_id) = stages.remove(&record_id)?;
+            let stored = generation.store.get(&record_id)?;
+            let chunk = generation.store.chunk(chunk_id)?;
+            let r = &stored.record;
+            Some(Hit {
+                rank: i + 1,
+                record_id: r.id.clone(),
+                source: r.source.clone(),
+                title: r.title.clone(),
+                makers: r.makers.clone(),
+                date: r.date.clone(),
+                url: r.url.clone(),
+                chunk: ChunkRef { id: chunk.id, ordinal: chunk.ordinal, text: chunk.text.clone() },
+                score,
+                stages,
+            })
+        })
+        .collect();
+    timings.total_ms = ms(started);
+    Ok(SearchResponse {
+        query: query.to_string(),
+        mode: request.mode,
+        k: request.k,
+        filters: request.filters.clone(),
+        hits,
+        timings,
+    })
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
