@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The test command: set-up for tests (small models only), then every test, in release mode so the
+# tests share the main build's cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+cargo test --release --locked -- --test-threads "${CURATOR_TEST_THREADS:-2}"

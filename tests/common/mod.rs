@@ -1,0 +1,49 @@
+//! Shared set-up for the integration tests: real models from the model cache, a temporary data directory.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use curator::app::Curator;
+use curator::config::Settings;
+use curator::ingest::IngestOptions;
+use curator::records::{read_paths, MuseumRecord};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// ../shared beside the repository, as on CI. The tests that read real museum rows need it.
+pub fn shared() -> PathBuf {
+    let dir = repo().join("../shared");
+    assert!(dir.join("corpus").is_dir(), "{} is missing: these tests read the real corpus from ../shared", dir.display());
+    dir
+}
+
+pub fn settings(data_dir: &Path) -> Settings {
+    let dir = data_dir.display().to_string();
+    Settings::load_with_env(None, |var| {
+        if var == "CURATOR_PATHS_DATA_DIR" {
+            Some(dir.clone())
+        } else {
+            std::env::var(var).ok()
+        }
+    })
+    .expect("settings")
+}
+
+/// The library with real models; the message says how to get them when they are missing.
+pub fn open(data_dir: &Path) -> Curator {
+    Curator::open(settings(data_dir)).unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-models.sh first)"))
+}
+
+pub fn sample_records() -> Vec<MuseumRecord> {
+    read_paths(&[repo().join("corpus/sample.jsonl")]).expect("sample corpus").records.into_iter().map(|(r, _)| r).collect()
+}
+
+pub fn ingest(curator: &Curator, records: Vec<MuseumRecord>) -> curator::ingest::IngestReport {
+    curator.ingest(records, &[], &IngestOptions::default(), &|_, _| {}).expect("ingest")
+}
+
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_curator"))
+}

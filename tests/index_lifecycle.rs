@@ -1,0 +1,149 @@
+//! An index generation from ingest to search: found by title and by paraphrase, identical after reopening,
+//! idempotent on re-ingest, updated and deleted in place, refused when built by another model.
+
+mod common;
+
+use curator::index::{DataDir, Filters};
+use curator::ingest::IngestOptions;
+use curator::retrieve::{search, Mode, SearchResponse};
+
+fn run(curator: &curator::app::Curator, query: &str, mode: Mode) -> SearchResponse {
+    let generation = curator.load_generation().expect("load generation");
+    search(&generation, &curator.embedder, &curator.request(query, mode, Some(5), Filters::default())).expect("search")
+}
+
+fn ids(response: &SearchResponse) -> Vec<String> {
+    response.hits.iter().map(|h| h.record_id.clone()).collect()
+}
+
+#[test]
+fn bm25_finds_a_record_by_exact_title_and_dense_by_paraphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    let report = common::ingest(&curator, common::sample_records());
+    assert_eq!(report.added, 36);
+    assert_eq!(report.generation, Some(1));
+
+    let by_title = run(&curator, "Wanderer above the Sea of Fog", Mode::Bm25);
+    assert_eq!(ids(&by_title)[0], "sample:wanderer");
+    assert_eq!(by_title.hits[0].stages.bm25.unwrap().rank, 1);
+
+    // No content word shared with the title; the description says "towed", "breaker's yard".
+    let paraphrase = run(&curator, "an old sailing warship pulled by a steamboat to be scrapped", Mode::Dense);
+    assert_eq!(ids(&paraphrase)[0], "sample:temeraire");
+
+    let hybrid = run(&curator, "a firing squad shooting civilians", Mode::Hybrid);
+    assert_eq!(ids(&hybrid)[0], "sample:third-of-may");
+    assert!(hybrid.hits[0].stages.fused.is_some());
+}
+
+#[test]
+fn results_are_identical_after_closing_and_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = ["Vermeer", "a horse", "paintings about war", "Turner Thames"];
+    let before: Vec<Vec<(String, f32)>> = {
+        let curator = common::open(dir.path());
+        common::ingest(&curator, common::sample_records());
+        queries.iter().map(|q| run(&curator, q, Mode::Hybrid).hits.iter().map(|h| (h.record_id.clone(), h.score)).collect()).collect()
+    };
+    let curator = common::open(dir.path());
+    let after: Vec<Vec<(String, f32)>> =
+        queries.iter().map(|q| run(&curator, q, Mode::Hybrid).hits.iter().map(|h| (h.record_id.clone(), h.score)).collect()).collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn re_ingesting_unchanged_records_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    common::ingest(&curator, common::sample_records());
+    let generations_before = DataDir::new(dir.path()).generation_dirs();
+    let again = common::ingest(&curator, common::sample_records());
+    assert_eq!((again.added, again.updated, again.unchanged), (0, 0, 36));
+    assert_eq!(again.generation, None);
+    assert_eq!(DataDir::new(dir.path()).generation_dirs(), generations_before);
+}
+
+#[test]
+fn a_changed_record_replaces_its_chunks_everywhere_and_a_deleted_one_disappears() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    let mut records = common::sample_records();
+    common::ingest(&curator, records.clone());
+
+    let hay_wain = records.iter_mut().find(|r| r.id == "sample:hay-wain").unwrap();
+    hay_wain.description = Some("A zeppelin hovers over the river while a marmalade cat naps on the cart.".into());
+    let report = common::ingest(&curator, records);
+    assert_eq!((report.added, report.updated, report.unchanged), (0, 1, 35));
+
+    let generation = curator.load_generation().unwrap();
+    let stored = generation.store.get("sample:hay-wain").unwrap();
+    let texts: Vec<&str> = stored.chunk_ids.iter().map(|&id| generation.store.chunk(id).unwrap().text.as_str()).collect();
+    assert!(texts.iter().any(|t| t.contains("zeppelin")) && !texts.iter().any(|t| t.contains("Flatford")));
+    let live_for_record = generation.store.live_chunks().filter(|c| c.record_id == "sample:hay-wain").count();
+    assert_eq!(live_for_record, stored.chunk_ids.len(), "old chunks must be gone from the store");
+    drop(generation);
+
+    // Words only the old description had no longer reach the record through BM25; the new ones do,
+    // through both retrievers.
+    assert!(!ids(&run(&curator, "Flatford Willy Lott haymakers", Mode::Bm25)).contains(&"sample:hay-wain".to_string()));
+    for mode in [Mode::Bm25, Mode::Dense] {
+        let new_text = "a zeppelin hovering over a river while a marmalade cat naps on a cart";
+        assert_eq!(ids(&run(&curator, new_text, mode))[0], "sample:hay-wain", "{mode}");
+    }
+
+    let report = curator.ingest(Vec::new(), &["sample:hay-wain".into(), "sample:nope".into()], &IngestOptions::default(), &|_, _| {}).unwrap();
+    assert_eq!(report.deleted, 1);
+    assert_eq!(report.not_found, ["sample:nope"]);
+    for mode in [Mode::Bm25, Mode::Dense, Mode::Hybrid] {
+        assert!(!ids(&run(&curator, "zeppelin marmalade cat", mode)).contains(&"sample:hay-wain".to_string()), "{mode}");
+    }
+    let generation = curator.load_generation().unwrap();
+    assert_eq!(generation.manifest.records, 35);
+}
+
+#[test]
+fn a_generation_built_with_another_embedding_model_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    common::ingest(&curator, common::sample_records());
+    let current = DataDir::new(dir.path()).current().unwrap().unwrap();
+    let manifest_path = current.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path).unwrap();
+    let sha = &curator.embedder.identity().sha256;
+    std::fs::write(&manifest_path, text.replace(sha.as_str(), &"0".repeat(64))).unwrap();
+    let err = curator.load_generation().err().expect("must refuse");
+    assert!(err.to_string().contains("embedding model"), "{err}");
+    assert!(err.to_string().contains("--rebuild"), "{err}");
+
+    std::fs::write(&manifest_path, text.replace("\"format_version\": 1", "\"format_version\": 99")).unwrap();
+    let err = curator.load_generation().err().expect("must refuse");
+    assert!(err.to_string().contains("format 99"), "{err}");
+}
+
+#[test]
+fn filters_hold_in_every_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    common::ingest(&curator, common::sample_records());
+    let generation = curator.load_generation().unwrap();
+    let cases = [
+        Filters::parse(["maker=vermeer"]).unwrap(),
+        Filters::parse(["year=1800..1850"]).unwrap(),
+        Filters::parse(["object_type=print"]).unwrap(),
+    ];
+    for filters in cases {
+        let expected = generation.store.records().filter(|r| filters.matches(&r.record)).count();
+        for mode in [Mode::Bm25, Mode::Dense, Mode::Hybrid] {
+            let request = curator.request("painting of people", mode, Some(20), filters.clone());
+            let response = search(&generation, &curator.embedder, &request).unwrap();
+            for hit in &response.hits {
+                let record = &generation.store.get(&hit.record_id).unwrap().record;
+                assert!(filters.matches(record), "{mode} {filters:?} let {} through", hit.record_id);
+            }
+            if mode == Mode::Dense {
+                assert_eq!(response.hits.len(), expected.min(20), "dense must find every filtered record");
+            }
+        }
+    }
+}
