@@ -7,7 +7,9 @@ use crate::index::{DataDir, Filters, Generation, IndexError};
 use crate::ingest::{Chunker, IngestError, IngestOptions, IngestReport, Ingestor};
 use crate::models::{ModelCache, ModelError};
 use crate::records::MuseumRecord;
-use crate::retrieve::{Mode, SearchRequest};
+use crate::retrieve::fusion::Fusion;
+use crate::retrieve::rerank::Reranker;
+use crate::retrieve::{search, Mode, RerankRequest, SearchError, SearchRequest, SearchResponse};
 
 pub struct Curator {
     pub settings: Settings,
@@ -15,6 +17,10 @@ pub struct Curator {
     pub models: ModelCache,
     pub embedder: Embedder,
     pub chunker: Chunker,
+    /// The cross-encoder, when it is enabled and its model loads.
+    pub reranker: Option<Reranker>,
+    /// Why reranking is on or off, in one sentence, for start-up messages and /healthz.
+    pub reranker_status: String,
 }
 
 impl Curator {
@@ -22,7 +28,18 @@ impl Curator {
         let models = ModelCache::new(settings.model_dir());
         let embedder = Embedder::load(&models, &settings.embedding)?;
         let chunker = Chunker::new(embedder.tokenizer().clone(), &settings.chunking);
-        Ok(Curator { data: DataDir::new(settings.data_dir()), models, embedder, chunker, settings })
+        let (reranker, reranker_status) = if !settings.rerank.enabled {
+            (None, "reranking is off: rerank.enabled = false".to_string())
+        } else {
+            match Reranker::load(&models, &settings.rerank) {
+                Ok(r) => {
+                    let status = format!("reranking on: {} (top {})", r.identity().path.display(), settings.rerank.depth);
+                    (Some(r), status)
+                }
+                Err(e) => (None, format!("reranking is off: {e}; train it with scripts/train-reranker.sh")),
+            }
+        };
+        Ok(Curator { data: DataDir::new(settings.data_dir()), models, embedder, chunker, reranker, reranker_status, settings })
     }
 
     pub fn ingest(
@@ -40,8 +57,9 @@ impl Curator {
         self.data.load_current(self.embedder.identity())
     }
 
-    /// A search request with the configured candidate depth and graph breadth.
+    /// A search request with the configured candidate depth, graph breadth, fusion and reranking.
     pub fn request(&self, query: &str, mode: Mode, k: Option<usize>, filters: Filters) -> SearchRequest {
+        let rerank = &self.settings.rerank;
         SearchRequest {
             query: query.to_string(),
             mode,
@@ -49,6 +67,13 @@ impl Curator {
             candidates: self.settings.retrieval.candidates,
             ef_search: self.settings.hnsw.ef_search,
             filters,
+            fusion: Fusion::from_settings(&self.settings.retrieval),
+            rerank: (self.reranker.is_some() && rerank.enabled)
+                .then_some(RerankRequest { depth: rerank.depth, fused_weight: rerank.fused_weight }),
         }
+    }
+
+    pub fn search(&self, generation: &Generation, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+        search(generation, &self.embedder, self.reranker.as_ref(), request)
     }
 }

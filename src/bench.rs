@@ -1,12 +1,276 @@
-//! Benchmarks (not tests): ingest throughput per stage and search latency per mode.
+//! Benchmarks, not tests: ingest throughput per stage, search latency per mode, and the HNSW graph against
+//! exact search. Every figure in the README comes from these commands; absolute times on a shared
+//! machine are noise, so compare figures from one run.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::app::Curator;
 use crate::config::Settings;
+use crate::index::{disk_size, Filters, Generation};
+use crate::ingest::IngestOptions;
+use crate::records::read_paths;
+use crate::retrieve::Mode;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
-    /// Placeholder.
-    Ingest,
+    /// Ingest PATHS into a fresh, temporary data directory and time each stage.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Write the figures as JSON here too.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Build the index in this new directory and keep it (for `bench search`), instead of a
+        /// temporary one.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// Time every search mode over a fixed query set against the current index, and compare the HNSW
+    /// graph with exact search at several ef.
+    Search {
+        #[arg(long, default_value = "eval/bench_queries.txt")]
+        queries: PathBuf,
+        /// Timed repetitions of each query per mode (after one warm-up).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
-pub fn run(_what: BenchCommand, _settings: Settings) -> anyhow::Result<()> {
+pub fn run(command: BenchCommand, settings: Settings) -> Result<()> {
+    match command {
+        BenchCommand::Ingest { paths, out, keep } => bench_ingest(settings, &paths, out, keep),
+        BenchCommand::Search { queries, runs, out } => bench_search(settings, &queries, runs, out),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct IngestFigures {
+    records: usize,
+    chunks: usize,
+    read_records_per_s: f64,
+    chunk_records_per_s: f64,
+    embed_chunks_per_s: f64,
+    text_index_chunks_per_s: f64,
+    vector_index_chunks_per_s: f64,
+    write_seconds: f64,
+    total_seconds: f64,
+    peak_memory_mb: f64,
+    disk_mb: DiskFigures,
+}
+
+#[derive(Debug, Serialize)]
+struct DiskFigures {
+    tantivy: f64,
+    hnsw: f64,
+    record_store: f64,
+    total: f64,
+}
+
+fn bench_ingest(mut settings: Settings, paths: &[PathBuf], out: Option<PathBuf>, keep: Option<PathBuf>) -> Result<()> {
+    let scratch = tempfile::Builder::new().prefix("curator-bench-").tempdir().context("temporary data directory")?;
+    let data_dir = match keep {
+        Some(dir) => {
+            anyhow::ensure!(!dir.join("CURRENT").exists(), "{} already holds an index; give a new directory", dir.display());
+            dir
+        }
+        None => scratch.path().to_path_buf(),
+    };
+    settings.paths.data_dir = data_dir.display().to_string();
+    let curator = Curator::open(settings)?;
+    let started = Instant::now();
+    let outcome = read_paths(paths)?;
+    let read = started.elapsed().as_secs_f64();
+    let records: Vec<_> = outcome.records.into_iter().map(|(r, _)| r).collect();
+    let n = records.len();
+    let report = curator.ingest(records, &[], &IngestOptions::default(), &|done, total| {
+        if done == total || done % 5120 == 0 {
+            eprintln!("embedded {done}/{total} records after {:.0}s", started.elapsed().as_secs_f64());
+        }
+    })?;
+    let total = started.elapsed().as_secs_f64();
+    let generation = curator.load_generation()?;
+    let chunks = generation.manifest.live_chunks;
+    let t = &report.timings;
+    let per_s = |count: usize, secs: f64| if secs > 0.0 { count as f64 / secs } else { 0.0 };
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    let hnsw = ["vectors.hnsw.graph", "vectors.hnsw.data"].iter().map(|f| disk_size(&generation.dir.join(f))).sum();
+    let store = ["records.jsonl", "chunks.jsonl"].iter().map(|f| disk_size(&generation.dir.join(f))).sum();
+    let figures = IngestFigures {
+        records: n,
+        chunks,
+        read_records_per_s: per_s(n, read),
+        chunk_records_per_s: per_s(n, t.chunk.as_secs_f64()),
+        embed_chunks_per_s: per_s(report.chunks_embedded, t.embed.as_secs_f64()),
+        text_index_chunks_per_s: per_s(chunks, t.text_index.as_secs_f64()),
+        vector_index_chunks_per_s: per_s(chunks, t.vector_index.as_secs_f64()),
+        write_seconds: t.write.as_secs_f64(),
+        total_seconds: total,
+        peak_memory_mb: peak_memory_mb(),
+        disk_mb: DiskFigures {
+            tantivy: mb(disk_size(&generation.tantivy_dir())),
+            hnsw: mb(hnsw),
+            record_store: mb(store),
+            total: mb(disk_size(&generation.dir)),
+        },
+    };
+    println!("| stage | throughput |\n|---|---|");
+    println!("| read | {:.0} records/s |", figures.read_records_per_s);
+    println!("| chunk | {:.0} records/s |", figures.chunk_records_per_s);
+    println!("| embed | {:.1} chunks/s |", figures.embed_chunks_per_s);
+    println!("| BM25 index (tantivy) | {:.0} chunks/s |", figures.text_index_chunks_per_s);
+    println!("| vector index (HNSW build) | {:.0} chunks/s |", figures.vector_index_chunks_per_s);
+    println!("| write + checksums | {:.1} s |", figures.write_seconds);
+    println!(
+        "\n{} records, {} chunks in {:.0} s; peak memory {:.0} MB; on disk {:.0} MB (tantivy {:.0}, HNSW {:.0}, record store {:.0})",
+        n, chunks, total, figures.peak_memory_mb, figures.disk_mb.total, figures.disk_mb.tantivy, figures.disk_mb.hnsw, figures.disk_mb.record_store
+    );
+    write_json(out, &figures)
+}
+
+#[derive(Debug, Serialize)]
+struct ModeLatency {
+    mode: String,
+    p50_ms: f64,
+    p95_ms: f64,
+    embed_p50_ms: f64,
+    bm25_p50_ms: f64,
+    dense_p50_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct AnnPoint {
+    ef: usize,
+    recall_at_10: f64,
+    queries_per_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct SearchFigures {
+    records: usize,
+    chunks: usize,
+    queries: usize,
+    runs: usize,
+    modes: Vec<ModeLatency>,
+    exact_queries_per_s: f64,
+    hnsw: Vec<AnnPoint>,
+}
+
+fn bench_search(settings: Settings, queries_path: &PathBuf, runs: usize, out: Option<PathBuf>) -> Result<()> {
+    let text = std::fs::read_to_string(queries_path).with_context(|| format!("reading {}", queries_path.display()))?;
+    let queries: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    anyhow::ensure!(!queries.is_empty(), "no queries in {}", queries_path.display());
+    let curator = Curator::open(settings)?;
+    let generation = curator.load_generation()?;
+
+    let mut modes = Vec::new();
+    for mode in [Mode::Bm25, Mode::Dense, Mode::Hybrid] {
+        let (mut total, mut embed, mut bm25, mut dense) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for query in &queries {
+            let request = curator.request(query, mode, None, Filters::default());
+            curator.search(&generation, &request)?;
+            for _ in 0..runs {
+                let t = curator.search(&generation, &request)?.timings;
+                total.push(t.total_ms);
+                embed.push(t.embed_query_ms);
+                bm25.push(t.bm25_ms);
+                dense.push(t.dense_ms);
+            }
+        }
+        modes.push(ModeLatency {
+            mode: mode.to_string(),
+            p50_ms: percentile(&mut total, 0.50),
+            p95_ms: percentile(&mut total, 0.95),
+            embed_p50_ms: percentile(&mut embed, 0.50),
+            bm25_p50_ms: percentile(&mut bm25, 0.50),
+            dense_p50_ms: percentile(&mut dense, 0.50),
+        });
+    }
+
+    let (exact_qps, hnsw) = ann_tradeoff(&curator, &generation, &queries, runs)?;
+    let figures = SearchFigures {
+        records: generation.manifest.records,
+        chunks: generation.manifest.live_chunks,
+        queries: queries.len(),
+        runs,
+        modes,
+        exact_queries_per_s: exact_qps,
+        hnsw,
+    };
+    println!("{} records, {} chunks; {} queries x {} runs\n", figures.records, figures.chunks, figures.queries, runs);
+    println!("| mode | p50 ms | p95 ms | query embedding p50 | BM25 p50 | dense p50 |\n|---|---|---|---|---|---|");
+    for m in &figures.modes {
+        println!("| {} | {:.1} | {:.1} | {:.1} | {:.2} | {:.2} |", m.mode, m.p50_ms, m.p95_ms, m.embed_p50_ms, m.bm25_p50_ms, m.dense_p50_ms);
+    }
+    println!("\n| dense top-10 | recall@10 vs exact | queries/s |\n|---|---|---|");
+    println!("| exact scan | 1.000 | {:.0} |", figures.exact_queries_per_s);
+    for p in &figures.hnsw {
+        println!("| HNSW ef={} | {:.3} | {:.0} |", p.ef, p.recall_at_10, p.queries_per_s);
+    }
+    write_json(out, &figures)
+}
+
+/// Recall@10 of the graph against an exact scan of the same vectors, and queries/s, at several ef.
+fn ann_tradeoff(curator: &Curator, generation: &Generation, queries: &[&str], runs: usize) -> Result<(f64, Vec<AnnPoint>)> {
+    const K: usize = 10;
+    let vectors = curator.embedder.embed(queries)?;
+    let store = &generation.store;
+    let live: Vec<u32> = store.live_chunks().map(|c| c.id).collect();
+    let t = Instant::now();
+    let exact: Vec<Vec<u32>> = vectors
+        .iter()
+        .map(|q| generation.vectors.exact_search(q, K, live.iter().copied()).into_iter().map(|(id, _)| id).collect())
+        .collect();
+    let exact_qps = queries.len() as f64 / t.elapsed().as_secs_f64();
+    let mut points = Vec::new();
+    for ef in [10, 50, 100, 200] {
+        let keep = |id: u32| store.chunk(id).is_some();
+        let mut found = 0;
+        let t = Instant::now();
+        for _ in 0..runs.max(1) {
+            found = 0;
+            for (q, truth) in vectors.iter().zip(&exact) {
+                let got = generation.vectors.search(q, K, ef, &keep);
+                found += got.iter().filter(|(id, _)| truth.contains(id)).count();
+            }
+        }
+        let elapsed = t.elapsed().as_secs_f64();
+        points.push(AnnPoint {
+            ef,
+            recall_at_10: found as f64 / (K * queries.len()) as f64,
+            queries_per_s: (queries.len() * runs.max(1)) as f64 / elapsed,
+        });
+    }
+    Ok((exact_qps, points))
+}
+
+pub fn percentile(values: &mut [f64], p: f64) -> f64 {
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    let rank = (p * (values.len() - 1) as f64).round() as usize;
+    values[rank.min(values.len() - 1)]
+}
+
+/// Peak resident memory of this process (VmHWM), in MB; 0 where /proc is not available.
+pub fn peak_memory_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn write_json<T: Serialize>(out: Option<PathBuf>, value: &T) -> Result<()> {
+    if let Some(path) = out {
+        std::fs::write(&path, serde_json::to_string_pretty(value)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }
+

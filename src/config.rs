@@ -31,6 +31,7 @@ pub struct Settings {
     pub embedding: EmbeddingSettings,
     pub hnsw: HnswSettings,
     pub retrieval: RetrievalSettings,
+    pub rerank: RerankSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,7 +68,26 @@ pub struct HnswSettings {
 pub struct RetrievalSettings {
     pub k: usize,
     pub candidates: usize,
+    pub fusion: String,
+    pub rrf_k: f32,
+    pub bm25_weight: f32,
+    pub dense_weight: f32,
+    pub blend_dense_share: f32,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RerankSettings {
+    pub enabled: bool,
+    pub model_dir: String,
+    pub onnx_file: String,
+    pub depth: usize,
+    pub max_tokens: usize,
+    pub batch_size: usize,
+    pub threads: usize,
+    pub fused_weight: f32,
+}
+
 
 impl Settings {
     /// Defaults, then `file` (if given), then `CURATOR_*` environment variables.
@@ -106,6 +126,16 @@ impl Settings {
         }
         if self.embedding.batch_size == 0 || self.retrieval.k == 0 || self.retrieval.candidates == 0 {
             return Err(ConfigError::Invalid("batch_size, k and candidates must be at least 1".into()));
+        }
+        let r = &self.retrieval;
+        if r.fusion != "rrf" && r.fusion != "blend" {
+            return Err(ConfigError::Invalid(format!("retrieval.fusion {:?} must be \"rrf\" or \"blend\"", r.fusion)));
+        }
+        if !(0.0..=1.0).contains(&r.blend_dense_share) || r.bm25_weight < 0.0 || r.dense_weight < 0.0 || r.rrf_k <= 0.0 {
+            return Err(ConfigError::Invalid("retrieval weights must be non-negative, rrf_k positive, blend_dense_share in 0..=1".into()));
+        }
+        if self.rerank.depth == 0 || self.rerank.max_tokens < 16 || self.rerank.fused_weight < 0.0 {
+            return Err(ConfigError::Invalid("rerank.depth must be at least 1, max_tokens at least 16, fused_weight non-negative".into()));
         }
         if self.hnsw.max_connections == 0 || self.hnsw.max_connections > 256 {
             return Err(ConfigError::Invalid("hnsw.max_connections must be in 1..=256".into()));

@@ -8,6 +8,7 @@ pub mod app;
 pub mod bench;
 pub mod config;
 pub mod embed;
+pub mod eval;
 pub mod index;
 pub mod ingest;
 pub mod models;

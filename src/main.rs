@@ -9,10 +9,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use curator::app::Curator;
 use curator::config::Settings;
+use curator::eval::questions::AquaPart;
+use curator::eval::{evaluate_retrieval, markdown, sample, Dataset, EvalMode};
 use curator::index::{disk_size, Filters};
 use curator::ingest::IngestOptions;
 use curator::records::{read_paths, ReadOutcome};
-use curator::retrieve::{search, Mode, SearchResponse};
+use curator::retrieve::{Mode, SearchResponse};
 
 #[derive(Parser)]
 #[command(name = "curator", version, about = "Cited question answering over museum collections")]
@@ -66,6 +68,49 @@ enum Command {
     },
     /// Print the settings in use.
     Settings,
+    /// Measure retrieval quality and latency per mode on a question set.
+    Eval {
+        /// A question file (JSONL), AQUA's aqua_val.json (split by painting, see --part), or a BEIR folder
+        /// (corpus.jsonl, queries.jsonl, qrels/; indexed on its own under <data_dir>/eval/).
+        questions: PathBuf,
+        /// With an AQUA file: which part of its paintings to use.
+        #[arg(long, value_enum, default_value_t = AquaPart::Dev)]
+        part: AquaPart,
+        /// With a BEIR folder: the qrels split to judge with.
+        #[arg(long, default_value = "test")]
+        split: String,
+        /// Modes to run (hybrid+rerank needs the trained reranker).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [EvalMode::Bm25, EvalMode::Dense, EvalMode::Hybrid])]
+        modes: Vec<EvalMode>,
+        /// Rerank depths to sweep for hybrid+rerank (default: rerank.depth).
+        #[arg(long, value_delimiter = ',')]
+        rerank_depths: Vec<usize>,
+        /// Evaluate a sample of this many questions (chosen by --seed).
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Write the report as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Write training groups for the reranker (scripts/train-reranker.sh runs this).
+    RerankData {
+        /// Output JSONL.
+        #[arg(long)]
+        out: PathBuf,
+        /// AQUA's aqua_val.json: its train part of paintings, against the museum index.
+        #[arg(long)]
+        aqua: Option<PathBuf>,
+        /// A BEIR folder: its train split, against its own index.
+        #[arg(long)]
+        beir: Option<PathBuf>,
+        /// Questions made from Tate and Rijksmuseum metadata, per source.
+        #[arg(long, default_value_t = 1500)]
+        synthetic: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Measure ingest and search (see README "Benchmarks").
     Bench {
         #[command(subcommand)]
@@ -122,8 +167,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search { query, mode, k, filters, json } => {
             let filters = Filters::parse(filters.iter().map(String::as_str))?;
             let curator = Curator::open(settings)?;
+            if curator.reranker.is_none() && curator.settings.rerank.enabled {
+                eprintln!("note: {}", curator.reranker_status);
+            }
             let generation = curator.load_generation()?;
-            let response = search(&generation, &curator.embedder, &curator.request(&query, mode, k, filters))?;
+            let response = curator.search(&generation, &curator.request(&query, mode, k, filters))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&response)?);
             } else {
@@ -133,7 +181,66 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Stats { json } => stats(Curator::open(settings)?, json),
         Command::Bench { what } => curator::bench::run(what, settings),
+        Command::RerankData { out, aqua, beir, synthetic, seed } => rerank_data(settings, &out, aqua, beir, synthetic, seed),
+        Command::Eval { questions, part, split, modes, rerank_depths, limit, seed, json } => {
+            let dataset = Dataset::detect(&questions, part, &split);
+            let (curator, all) = dataset.open(settings, &|done, total| eprintln!("indexing {done}/{total} documents"))?;
+            let generation = curator.load_generation()?;
+            let sampled = sample(all, limit, seed);
+            let report = evaluate_retrieval(&curator, &generation, &dataset.name(), &sampled, &modes, &rerank_depths, seed, &|mode, done, total| {
+                if done % 200 == 0 || done == total {
+                    eprintln!("{mode}: {done}/{total}");
+                }
+            })?;
+            print!("{}", markdown(&report));
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
+            }
+            Ok(())
+        }
     }
+}
+
+fn rerank_data(settings: Settings, out: &PathBuf, aqua: Option<PathBuf>, beir: Option<PathBuf>, synthetic: usize, seed: u64) -> Result<()> {
+    use curator::eval::mining::{mentions_all_terms, mine, synthetic_questions};
+    let mut groups = Vec::new();
+    let never = |_: &curator::eval::Question, _: &str| false;
+    {
+        let curator = Curator::open(settings.clone())?;
+        let generation = curator.load_generation()?;
+        if let Some(path) = aqua {
+            let questions = curator::eval::questions::load_aqua(&path, AquaPart::Train)?;
+            // Split by painting: every question of one painting lands on the same side.
+            let painting = |q: &curator::eval::Question| q.relevant.keys().next().cloned().unwrap_or_default();
+            let mined = mine(&curator, &generation, &questions, "aqua", &painting, &never)?;
+            eprintln!("aqua: {} groups", mined.len());
+            groups.extend(mined);
+        }
+        if synthetic > 0 {
+            let questions = synthetic_questions(&generation, synthetic, seed);
+            let record = |q: &curator::eval::Question| q.id.clone();
+            let mined = mine(&curator, &generation, &questions, "metadata", &record, &mentions_all_terms)?;
+            eprintln!("metadata: {} groups", mined.len());
+            groups.extend(mined);
+        }
+    }
+    if let Some(dir) = beir {
+        let dataset = Dataset::Beir(dir, "train".into());
+        let (curator, questions) = dataset.open(settings, &|done, total| eprintln!("indexing {done}/{total} documents"))?;
+        let generation = curator.load_generation()?;
+        let id = |q: &curator::eval::Question| q.id.clone();
+        let mined = mine(&curator, &generation, &questions, "scifact", &id, &never)?;
+        eprintln!("beir: {} groups", mined.len());
+        groups.extend(mined);
+    }
+    let mut text = String::new();
+    for g in &groups {
+        text.push_str(&serde_json::to_string(g)?);
+        text.push('\n');
+    }
+    std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("wrote {} groups to {}", groups.len(), out.display());
+    Ok(())
 }
 
 fn generation_note(generation: Option<u64>) -> String {
@@ -218,18 +325,26 @@ fn print_search(response: &SearchResponse) {
             hit.date.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
         );
         println!(
-            "    bm25 {}  dense {}  fused {}",
+            "    bm25 {}  dense {}  fused {}  rerank {}",
             stage(hit.stages.bm25),
             stage(hit.stages.dense),
-            stage(hit.stages.fused)
+            stage(hit.stages.fused),
+            stage(hit.stages.rerank)
         );
         let snippet: String = hit.chunk.text.replace('\n', " / ").chars().take(220).collect();
         println!("    {snippet}");
     }
     let t = &response.timings;
     println!(
-        "[{} in {:.1} ms: embed {:.1}, bm25 {:.1}, dense {:.1}, fuse {:.2}]",
-        response.mode, t.total_ms, t.embed_query_ms, t.bm25_ms, t.dense_ms, t.fuse_ms
+        "[{}{} in {:.1} ms: embed {:.1}, bm25 {:.1}, dense {:.1}, fuse {:.2}, rerank {:.1}]",
+        response.mode,
+        if response.reranked { "+rerank" } else { "" },
+        t.total_ms,
+        t.embed_query_ms,
+        t.bm25_ms,
+        t.dense_ms,
+        t.fuse_ms,
+        t.rerank_ms
     );
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use curator::index::{DataDir, Filters};
 use curator::records::MuseumRecord;
-use curator::retrieve::{search, Mode};
+use curator::retrieve::Mode;
 
 /// Enough records that embedding them takes seconds, so the kill lands while the new generation is written.
 fn many_records() -> Vec<MuseumRecord> {
@@ -28,7 +28,7 @@ fn many_records() -> Vec<MuseumRecord> {
 fn top_ids(curator: &curator::app::Curator, query: &str) -> Vec<String> {
     let generation = curator.load_generation().expect("previous generation must still load");
     let request = curator.request(query, Mode::Hybrid, Some(5), Filters::default());
-    search(&generation, &curator.embedder, &request).unwrap().hits.into_iter().map(|h| h.record_id).collect()
+    curator.search(&generation, &request).unwrap().hits.into_iter().map(|h| h.record_id).collect()
 }
 
 #[test]

@@ -5,11 +5,11 @@ mod common;
 
 use curator::index::{DataDir, Filters};
 use curator::ingest::IngestOptions;
-use curator::retrieve::{search, Mode, SearchResponse};
+use curator::retrieve::{Mode, SearchResponse};
 
 fn run(curator: &curator::app::Curator, query: &str, mode: Mode) -> SearchResponse {
     let generation = curator.load_generation().expect("load generation");
-    search(&generation, &curator.embedder, &curator.request(query, mode, Some(5), Filters::default())).expect("search")
+    curator.search(&generation, &curator.request(query, mode, Some(5), Filters::default())).expect("search")
 }
 
 fn ids(response: &SearchResponse) -> Vec<String> {
@@ -136,7 +136,7 @@ fn filters_hold_in_every_mode() {
         let expected = generation.store.records().filter(|r| filters.matches(&r.record)).count();
         for mode in [Mode::Bm25, Mode::Dense, Mode::Hybrid] {
             let request = curator.request("painting of people", mode, Some(20), filters.clone());
-            let response = search(&generation, &curator.embedder, &request).unwrap();
+            let response = curator.search(&generation, &request).unwrap();
             for hit in &response.hits {
                 let record = &generation.store.get(&hit.record_id).unwrap().record;
                 assert!(filters.matches(record), "{mode} {filters:?} let {} through", hit.record_id);

@@ -100,8 +100,16 @@ impl VectorIndex {
         let mut scored: Vec<(ChunkId, f32)> = candidates
             .filter_map(|id| self.vectors.get(&id).map(|v| (id, crate::embed::cosine(query, v))))
             .collect();
-        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        scored.truncate(k);
+        let best_first = |a: &(ChunkId, f32), b: &(ChunkId, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if k == 0 {
+            return Vec::new();
+        }
+        if scored.len() > k {
+            // Only the top k need ordering: partition around the k-th, then sort those.
+            scored.select_nth_unstable_by(k - 1, best_first);
+            scored.truncate(k);
+        }
+        scored.sort_by(best_first);
         scored
     }
 

@@ -23,8 +23,9 @@ use crate::models::ModelError;
 use crate::records::MuseumRecord;
 pub use chunk::Chunker;
 
-/// Records embedded per step; progress is reported after each.
-const EMBED_GROUP: usize = 256;
+/// Records embedded per step; progress is reported after each. Within a step chunks are sorted by
+/// length, so a larger step pads less.
+const EMBED_GROUP: usize = 1024;
 /// When more than this share of the graph would be tombstones, the graph is rebuilt from live vectors.
 const MAX_TOMBSTONE_SHARE: f64 = 0.25;
 
@@ -98,6 +99,20 @@ impl Ingestor<'_> {
             _ => None,
         };
         report.timings.load_previous = started.elapsed();
+        if let Some(prev) = &previous {
+            // Chunks made under other settings would mix two chunkings in one index.
+            let (was, now) = (&prev.manifest.chunking, self.chunker.settings());
+            if was != now {
+                return Err(IndexError::Incompatible {
+                    path: prev.dir.clone(),
+                    why: format!(
+                        "with chunks of {} tokens (overlap {}), but the settings now say {} (overlap {})",
+                        was.max_tokens, was.overlap_tokens, now.max_tokens, now.overlap_tokens
+                    ),
+                }
+                .into());
+            }
+        }
         let empty = RecordStore::default();
         let old_store = previous.as_ref().map_or(&empty, |g| &g.store);
 
@@ -151,21 +166,21 @@ impl Ingestor<'_> {
             let missing: Vec<&str> =
                 group.iter().flatten().map(String::as_str).filter(|t| !known.contains_key(t)).collect();
             let computed = self.embedder.embed(&missing)?;
+            if computed.len() != missing.len() {
+                return Err(ModelError::Inference(format!("{} vectors for {} texts", computed.len(), missing.len())).into());
+            }
             let fresh: HashMap<&str, Vec<f32>> = missing.into_iter().zip(computed).collect();
             for record_texts in group {
-                let vectors = record_texts
-                    .iter()
-                    .map(|t| match known.get(t.as_str()) {
-                        Some(v) => {
-                            report.chunks_reused += 1;
-                            v.to_vec()
-                        }
-                        None => {
-                            report.chunks_embedded += 1;
-                            fresh[t.as_str()].clone()
-                        }
-                    })
-                    .collect();
+                let mut vectors = Vec::with_capacity(record_texts.len());
+                for text in record_texts {
+                    if let Some(v) = known.get(text.as_str()) {
+                        report.chunks_reused += 1;
+                        vectors.push(v.to_vec());
+                    } else if let Some(v) = fresh.get(text.as_str()) {
+                        report.chunks_embedded += 1;
+                        vectors.push(v.clone());
+                    }
+                }
                 new_vectors.push(vectors);
             }
             progress(new_vectors.len(), total);

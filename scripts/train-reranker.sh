@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Trains curator's cross-encoder reranker into the model cache (never into git):
+#   1. a Python virtual environment with torch, sentence-transformers and onnx from PyPI (about 6 GB,
+#      outside the clone, made once);
+#   2. training groups mined with curator's own retrieval (`curator rerank-data`) from the AQUA train
+#      paintings, SciFact's train queries and questions made from Tate and Rijksmuseum metadata;
+#   3. scripts/train-reranker.py: fine-tuning from all-MiniLM-L6-v2 with a fixed seed, ONNX + int8 export,
+#      manifest.json with data, settings and validation scores.
+# The finished model replaces $MODEL_DIR/reranker only when complete.
+#
+#   scripts/train-reranker.sh [--minutes N] [other train-reranker.py flags]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+models="${CURATOR_PATHS_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/models}"
+venv="${CURATOR_TRAIN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/train-venv}"
+shared="${CURATOR_SHARED:-../shared}"
+curator="$CARGO_TARGET_DIR/release/curator"
+
+[ -x "$curator" ] || { echo "train-reranker: build curator first (scripts/setup.sh)" >&2; exit 1; }
+[ -d "$models/all-minilm-l6-v2-hf" ] || { echo "train-reranker: base weights missing; run scripts/fetch-models.sh embed" >&2; exit 1; }
+[ -f "$shared/eval/aqua/aqua_val.json" ] || { echo "train-reranker: $shared/eval is missing (AQUA and SciFact are the training data)" >&2; exit 1; }
+
+if ! "$venv/bin/python" -c "import torch, sentence_transformers, onnx, onnxruntime" 2>/dev/null; then
+  echo "== training environment in $venv (torch, sentence-transformers, onnx: about 3 GB to download)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q torch==2.15.0 sentence-transformers==6.2.0 transformers==5.23.0 onnx==1.23.2 onnxruntime==1.24.4 \
+    || { echo "train-reranker: pip could not install the training packages (is PyPI reachable?)" >&2; exit 1; }
+fi
+
+data="$models/reranker-data/groups.jsonl"
+mkdir -p "$(dirname "$data")"
+if [ ! -s "$data" ]; then
+  echo "== mining training groups with curator's retrieval"
+  "$curator" rerank-data --aqua "$shared/eval/aqua/aqua_val.json" --beir "$shared/eval/scifact" --out "$data.tmp"
+  mv "$data.tmp" "$data"
+fi
+
+out="$models/reranker.training"
+rm -rf "$out"
+echo "== training"
+"$venv/bin/python" scripts/train-reranker.py --data "$data" --base "$models/all-minilm-l6-v2-hf" --out "$out" "$@"
+rm -rf "$out/checkpoint" "$models/reranker.previous"
+[ -d "$models/reranker" ] && mv "$models/reranker" "$models/reranker.previous"
+mv "$out" "$models/reranker"
+rm -rf "$models/reranker.previous"
+echo "reranker in $models/reranker"
