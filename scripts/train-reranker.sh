@@ -18,7 +18,7 @@ shared="${CURATOR_SHARED:-../shared}"
 curator="$CARGO_TARGET_DIR/release/curator"
 
 [ -x "$curator" ] || { echo "train-reranker: build curator first (scripts/setup.sh)" >&2; exit 1; }
-[ -d "$models/all-minilm-l6-v2-hf" ] || { echo "train-reranker: base weights missing; run scripts/fetch-models.sh embed" >&2; exit 1; }
+[ -f "$models/all-minilm-l6-v2-hf/config.json" ] || { echo "train-reranker: base weights missing; run scripts/fetch-models.sh embed" >&2; exit 1; }
 [ -f "$shared/eval/aqua/aqua_val.json" ] || { echo "train-reranker: $shared/eval is missing (AQUA and SciFact are the training data)" >&2; exit 1; }
 
 if ! "$venv/bin/python" -c "import torch, sentence_transformers, onnx, onnxruntime" 2>/dev/null; then

@@ -80,10 +80,13 @@ pub fn load_jsonl(path: &Path) -> Result<Vec<Question>, QuestionError> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 pub enum AquaPart {
-    /// Paintings held out for evaluation.
+    /// Paintings held out for evaluation: the reported numbers.
     Dev,
     /// Paintings whose questions may train the reranker.
     Train,
+    /// The tenth of the train paintings that training holds out for validation (see
+    /// `eval::mining::split_of`): where settings are tuned, so that dev stays untouched.
+    Valid,
 }
 
 /// Which part a SemArt painting belongs to.
@@ -114,7 +117,13 @@ pub fn load_aqua(path: &Path, part: AquaPart) -> Result<Vec<Question>, QuestionE
     Ok(items
         .into_iter()
         .enumerate()
-        .filter(|(_, item)| aqua_part(&item.image) == part)
+        .filter(|(_, item)| match part {
+            AquaPart::Valid => {
+                aqua_part(&item.image) == AquaPart::Train
+                    && super::mining::split_of(&format!("semart:{}", item.image), 10) == "valid"
+            }
+            _ => aqua_part(&item.image) == part,
+        })
         .map(|(i, item)| {
             let answer = html_escape::decode_html_entities(&item.answer).trim().to_string();
             Question {
