@@ -101,7 +101,7 @@ def main():
     opt = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.head_lr}], weight_decay=0.01)
 
     def scores(query, texts):
-        enc = tokenizer([query] * len(texts), texts, padding=True, truncation="only_second",
+        enc = tokenizer([query] * len(texts), texts, padding=True, truncation="longest_first",
                         max_length=args.max_length, return_tensors="pt")
         return model(**enc).logits.view(-1)
 

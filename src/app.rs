@@ -68,7 +68,8 @@ impl Curator {
             ef_search: self.settings.hnsw.ef_search,
             filters,
             fusion: Fusion::from_settings(&self.settings.retrieval),
-            rerank: (self.reranker.is_some() && rerank.enabled)
+            // bm25 and dense mean one retriever's list as it is; the cross-encoder reorders hybrid results.
+            rerank: (mode == Mode::Hybrid && self.reranker.is_some() && rerank.enabled)
                 .then_some(RerankRequest { depth: rerank.depth, fused_weight: rerank.fused_weight }),
         }
     }
