@@ -17,14 +17,15 @@ printf '\n== ingest %s\n' "$corpus"
 "$curator" stats
 
 # The cross-encoder is trained here, not downloaded (no pretrained one can be had from these registries):
-# it needs ../shared/eval (its training data) and about an hour; CURATOR_TRAIN_RERANKER=0 skips it.
+# it needs ../shared/eval (its training data) and about an hour. Opt-in (CURATOR_TRAIN_RERANKER=1) until a
+# trained model passes the evaluation on both data sets (README "Reranker").
 models="${CURATOR_PATHS_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/models}"
 if [ ! -f "$models/reranker/model_int8.onnx" ]; then
-  if [ "${CURATOR_TRAIN_RERANKER:-1}" != 0 ] && [ -d ../shared/eval ]; then
+  if [ "${CURATOR_TRAIN_RERANKER:-0}" = 1 ] && [ -d ../shared/eval ]; then
     printf '\n== train the reranker (scripts/train-reranker.sh, %s minutes)\n' "${CURATOR_RERANKER_MINUTES:-50}"
     scripts/train-reranker.sh --minutes "${CURATOR_RERANKER_MINUTES:-50}"
   else
-    echo "reranking is off: no trained reranker in $models/reranker (scripts/train-reranker.sh trains one from ../shared/eval)"
+    echo "reranking is off: no trained reranker in $models/reranker (CURATOR_TRAIN_RERANKER=1 or scripts/train-reranker.sh trains one from ../shared/eval; README \"Reranker\" says why it is not the default yet)"
   fi
 fi
 printf '\n== search\n'
