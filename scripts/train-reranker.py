@@ -133,7 +133,6 @@ def main():
     deadline = time.time() + args.minutes * 60
     step, seen = 0, 0
     order = list(range(len(train)))
-    total_steps = max(1, int(args.minutes * 60 * 1.0))  # cosine schedule horizon, refined below
     started = time.time()
     while time.time() < deadline:
         random.shuffle(order)

@@ -259,7 +259,9 @@ pub fn evaluate_retrieval(
         for (i, q) in judged.iter().enumerate() {
             let mut request = curator.request(&q.question, mode.retrieval(), Some(EVAL_DEPTH), Filters::default());
             request.candidates = request.candidates.max(EVAL_DEPTH);
-            request.rerank = depth.map(|d| crate::retrieve::RerankRequest { depth: d, ..request.rerank.unwrap_or(crate::retrieve::RerankRequest { depth: d, fused_weight: curator.settings.rerank.fused_weight }) });
+            // hybrid+rerank@d reranks to depth d; every other mode runs without the cross-encoder.
+            let fused_weight = curator.settings.rerank.fused_weight;
+            request.rerank = depth.map(|depth| crate::retrieve::RerankRequest { depth, fused_weight });
             let response = match curator.search(generation, &request) {
                 Ok(r) => r,
                 Err(SearchError::EmptyQuery) => continue,
