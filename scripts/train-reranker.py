@@ -66,6 +66,8 @@ def main():
     ap.add_argument("--valid-limit", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--oversample", action="append", default=[], metavar="SOURCE=N",
+                    help="repeat one source's training groups N times per epoch (e.g. scifact=3)")
     args = ap.parse_args()
 
     import numpy as np
@@ -82,7 +84,11 @@ def main():
     sources = {}
     for g in train:
         sources[g.get("source", "?")] = sources.get(g.get("source", "?"), 0) + 1
-    log(f"{len(train)} training groups {sources}, {len(valid)} validation groups")
+    for spec in args.oversample:
+        name, _, times = spec.partition("=")
+        extra = [g for g in train if g.get("source") == name]
+        train += extra * max(0, int(times or 1) - 1)
+    log(f"{len(train)} training groups {sources}, {len(valid)} validation groups, oversampled {args.oversample}")
     if not train or not valid:
         sys.exit("train-reranker: no training or validation groups in " + args.data)
 

@@ -32,6 +32,9 @@ pub struct Settings {
     pub hnsw: HnswSettings,
     pub retrieval: RetrievalSettings,
     pub rerank: RerankSettings,
+    pub generation: GenerationSettings,
+    pub answer: AnswerSettings,
+    pub server: ServerSettings,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +42,7 @@ pub struct Settings {
 pub struct PathSettings {
     pub data_dir: String,
     pub model_dir: String,
+    pub prompt_dir: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -88,6 +92,40 @@ pub struct RerankSettings {
     pub fused_weight: f32,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationSettings {
+    pub model: String,
+    pub context_tokens: u32,
+    pub threads: usize,
+    pub flash_attention: bool,
+    pub max_answer_tokens: usize,
+    pub temperature: f32,
+    pub seed: u32,
+    pub queue_depth: usize,
+    pub deadline_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerSettings {
+    pub sources: usize,
+    pub source_budget_tokens: usize,
+    pub history_budget_tokens: usize,
+    pub abstain_below: f32,
+    pub abstain_below_dense: f32,
+    pub support_lexical: f32,
+    pub support_semantic: f32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub api_key: String,
+    pub max_body_bytes: usize,
+    pub max_question_chars: usize,
+}
 
 impl Settings {
     /// Defaults, then `file` (if given), then `CURATOR_*` environment variables.
@@ -140,7 +178,29 @@ impl Settings {
         if self.hnsw.max_connections == 0 || self.hnsw.max_connections > 256 {
             return Err(ConfigError::Invalid("hnsw.max_connections must be in 1..=256".into()));
         }
+        let g = &self.generation;
+        if g.context_tokens < 512 || g.max_answer_tokens == 0 || g.deadline_seconds == 0 || g.temperature < 0.0 {
+            return Err(ConfigError::Invalid(
+                "generation.context_tokens must be at least 512, max_answer_tokens and deadline_seconds at least 1, temperature non-negative".into(),
+            ));
+        }
+        let a = &self.answer;
+        if a.sources == 0 || a.source_budget_tokens + a.history_budget_tokens + g.max_answer_tokens + 256 > g.context_tokens as usize {
+            return Err(ConfigError::Invalid(format!(
+                "answer.sources must be at least 1, and source_budget_tokens + history_budget_tokens + generation.max_answer_tokens + 256 must fit in generation.context_tokens ({})",
+                g.context_tokens
+            )));
+        }
+        if self.server.max_question_chars == 0 || self.server.max_body_bytes < 1024 {
+            return Err(ConfigError::Invalid("server.max_question_chars must be at least 1 and max_body_bytes at least 1024".into()));
+        }
         Ok(())
+    }
+
+    /// The GGUF file that writes answers.
+    pub fn llm_path(&self) -> PathBuf {
+        let model = Path::new(&self.generation.model);
+        if model.is_absolute() { model.to_path_buf() } else { self.model_dir().join("llm").join(model) }
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -1,7 +1,8 @@
 //! curator: cited question answering over museum collections.
 //!
 //! The modules follow the pipeline, each depending only on the stages before it:
-//! [`records`] -> [`ingest`] (chunking, embedding via [`embed`]) -> [`index`] -> [`retrieve`].
+//! [`records`] -> [`ingest`] (chunking, embedding via [`embed`]) -> [`index`] -> [`retrieve`] -> [`generate`],
+//! assembled by [`app`] and served by [`server`]; [`eval`] and [`bench`] measure every stage.
 //! The binary (src/main.rs) is a thin command line over these; see ARCHITECTURE.md.
 
 pub mod app;
@@ -9,8 +10,15 @@ pub mod bench;
 pub mod config;
 pub mod embed;
 pub mod eval;
+pub mod generate;
 pub mod index;
 pub mod ingest;
 pub mod models;
 pub mod records;
 pub mod retrieve;
+pub mod server;
+
+/// Cores to use when a setting says 0 (all of them).
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}

@@ -93,6 +93,33 @@ enum Command {
         /// Write the report as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Evaluate generated answers (accuracy, citations, support, abstention, speed) instead of
+        /// retrieval; needs the language model. Use --limit: each answer takes seconds.
+        #[arg(long)]
+        answers: bool,
+        /// Sweep the abstention threshold: how the relevance of the best record separates answerable
+        /// from unanswerable questions.
+        #[arg(long, conflicts_with = "answers")]
+        abstention: bool,
+    },
+    /// Answer a question with cited records, streaming the answer to the terminal.
+    Ask {
+        question: String,
+        /// field=value, as for search. Repeatable.
+        #[arg(long = "filter")]
+        filters: Vec<String>,
+        /// Records given to the model (default: answer.sources).
+        #[arg(long)]
+        k: Option<usize>,
+        /// Print the whole answer as JSON at the end instead of the citation list.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the HTTP API (OpenAI-compatible chat, cited answers, search, ingest, metrics).
+    Serve {
+        /// Address to listen on (default: server.bind).
+        #[arg(long)]
+        bind: Option<String>,
     },
     /// Write training groups for the reranker (scripts/train-reranker.sh runs this).
     RerankData {
@@ -182,11 +209,32 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stats { json } => stats(Curator::open(settings)?, json),
         Command::Bench { what } => curator::bench::run(what, settings),
         Command::RerankData { out, aqua, beir, synthetic, seed } => rerank_data(settings, &out, aqua, beir, synthetic, seed),
-        Command::Eval { questions, part, split, modes, rerank_depths, limit, seed, json } => {
+        Command::Ask { question, filters, k, json } => ask(settings, question, filters, k, json),
+        Command::Serve { bind } => serve(settings, bind),
+        Command::Eval { questions, part, split, modes, rerank_depths, limit, seed, json, answers, abstention } => {
             let dataset = Dataset::detect(&questions, part, &split);
-            let (curator, all) = dataset.open(settings, &|done, total| eprintln!("indexing {done}/{total} documents"))?;
+            let (mut curator, all) = dataset.open(settings, &|done, total| eprintln!("indexing {done}/{total} documents"))?;
             let generation = curator.load_generation()?;
             let sampled = sample(all, limit, seed);
+            if abstention {
+                let report = curator::eval::answers::abstention_sweep(&curator, &generation, &sampled)?;
+                print!("{}", curator::eval::answers::abstention_markdown(&report));
+                if let Some(path) = json {
+                    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
+                }
+                return Ok(());
+            }
+            if answers {
+                curator.load_llm()?;
+                let report = curator::eval::answers::evaluate_answers(&curator, &generation, &dataset.name(), &sampled, &|done, total, row| {
+                    eprintln!("{done}/{total} {}: {}", row.id, row.answer.replace('\n', " "));
+                })?;
+                print!("{}", curator::eval::answers::answers_markdown(&report));
+                if let Some(path) = json {
+                    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
+                }
+                return Ok(());
+            }
             let report = evaluate_retrieval(&curator, &generation, &dataset.name(), &sampled, &modes, &rerank_depths, seed, &|mode, done, total| {
                 if done % 200 == 0 || done == total {
                     eprintln!("{mode}: {done}/{total}");
@@ -199,6 +247,87 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn ask(settings: Settings, question: String, filters: Vec<String>, k: Option<usize>, json: bool) -> Result<()> {
+    use std::io::Write;
+    use curator::app::{AskEvent, AskRequest};
+    let filters = Filters::parse(filters.iter().map(String::as_str))?;
+    let mut curator = Curator::open(settings)?;
+    if curator.reranker.is_none() && curator.settings.rerank.enabled {
+        eprintln!("note: {}", curator.reranker_status);
+    }
+    curator.load_llm()?;
+    let generation = curator.load_generation()?;
+    let request = AskRequest { question, history: Vec::new(), filters, k };
+    let mut stdout = std::io::stdout();
+    let answer = curator.ask(&generation, &request, &mut |event| {
+        match event {
+            AskEvent::Retrieved { sources, abstained, .. } if !json && !abstained => {
+                for s in sources {
+                    eprintln!("[{}] {} — {} ({})", s.number, s.title, s.makers.join("; "), s.record_id);
+                }
+                eprintln!();
+            }
+            AskEvent::Delta(text) if !json => {
+                let _ = write!(stdout, "{text}");
+                let _ = stdout.flush();
+            }
+            _ => {}
+        }
+        true
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    println!("\n");
+    for sentence in &answer.sentences {
+        let mark = match sentence.support {
+            curator::generate::Support::Supported => "supported",
+            curator::generate::Support::Unsupported => "NOT SUPPORTED by its sources",
+            curator::generate::Support::Uncited => "no citation",
+            curator::generate::Support::NoClaim => continue,
+        };
+        println!("  - {mark}: {}", sentence.text);
+    }
+    for c in &answer.citations {
+        println!("[{}] {} ({}) lexical {:.2} semantic {:.2}: \"{}\"", c.number, c.title, c.record_id, c.lexical, c.semantic, c.snippet);
+    }
+    let t = &answer.timings;
+    eprintln!(
+        "retrieval {:.0} ms, first token {:.0} ms, {:.1} tokens/s, total {:.0} ms",
+        t.retrieval.total_ms,
+        t.first_token_ms.unwrap_or(0.0),
+        answer.generation.as_ref().map_or(0.0, |g| g.tokens_per_second),
+        t.total_ms
+    );
+    Ok(())
+}
+
+fn serve(mut settings: Settings, bind: Option<String>) -> Result<()> {
+    if let Some(bind) = bind {
+        settings.server.bind = bind;
+    }
+    println!("curator {} settings:", env!("CARGO_PKG_VERSION"));
+    for line in settings.describe() {
+        // The API key is a secret: say only whether it is set.
+        if line.starts_with("server.api_key") {
+            println!("  server.api_key = {}", if settings.server.api_key.is_empty() { "(empty: ingest over HTTP off)" } else { "(set)" });
+        } else {
+            println!("  {line}");
+        }
+    }
+    let mut curator = Curator::open(settings)?;
+    println!("{}", curator.reranker_status);
+    if let Err(e) = curator.load_llm() {
+        eprintln!("warning: {e}; /v1/chat/completions and /api/ask answer 503 until the model is there");
+    }
+    println!("{}", curator.llm_status);
+    let state = curator::server::AppState::new(curator);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(curator::server::serve(state))?;
+    Ok(())
 }
 
 fn rerank_data(settings: Settings, out: &PathBuf, aqua: Option<PathBuf>, beir: Option<PathBuf>, synthetic: usize, seed: u64) -> Result<()> {

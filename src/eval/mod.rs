@@ -2,6 +2,7 @@
 //!
 //! Depends on `retrieve` (and, through it, `index` and `embed`); nothing depends on it but the binary.
 
+pub mod answers;
 pub mod beir;
 pub mod metrics;
 pub mod mining;
@@ -39,6 +40,10 @@ pub enum EvalError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Model(#[from] ModelError),
+    #[error(transparent)]
+    Open(#[from] crate::app::OpenError),
+    #[error("answering failed: {0}")]
+    Ask(String),
     #[error("hybrid+rerank needs the reranker, and {0}")]
     NoReranker(String),
 }

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{ChunkingSettings, HnswSettings};
 use crate::embed::EmbeddingIdentity;
 use crate::records::hex;
-pub use filter::Filters;
+pub use filter::{FilterError, Filters};
 use store::RecordStore;
 use text::TextIndex;
 use vector::VectorIndex;

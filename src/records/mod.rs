@@ -131,7 +131,7 @@ impl ReadOutcome {
 }
 
 /// The invariants every reader's output must hold before it may reach an index.
-fn validate(mut record: MuseumRecord) -> Result<MuseumRecord, String> {
+pub fn validate(mut record: MuseumRecord) -> Result<MuseumRecord, String> {
     record.title = record.title.trim().to_string();
     if record.source.trim().is_empty() {
         return Err("missing source".into());

@@ -1,8 +1,14 @@
 //! The assembled library: settings, models and the data directory, opened once and shared by the
-//! command line, the benchmarks and (later) the server.
+//! command line, the benchmarks, the evaluation harness and the server. [`ask`] strings retrieval and
+//! generation together.
+
+pub mod ask;
+
+pub use ask::{Answer, AskError, AskEvent, AskRequest, AskTimings};
 
 use crate::config::Settings;
 use crate::embed::Embedder;
+use crate::generate::{GenerateError, Llm, PromptError, Prompts};
 use crate::index::{DataDir, Filters, Generation, IndexError};
 use crate::ingest::{Chunker, IngestError, IngestOptions, IngestReport, Ingestor};
 use crate::models::{ModelCache, ModelError};
@@ -21,10 +27,22 @@ pub struct Curator {
     pub reranker: Option<Reranker>,
     /// Why reranking is on or off, in one sentence, for start-up messages and /healthz.
     pub reranker_status: String,
+    pub prompts: Prompts,
+    /// The language model, once [`Curator::load_llm`] has loaded it.
+    pub llm: Option<Llm>,
+    pub llm_status: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
 }
 
 impl Curator {
-    pub fn open(settings: Settings) -> Result<Curator, ModelError> {
+    pub fn open(settings: Settings) -> Result<Curator, OpenError> {
         let models = ModelCache::new(settings.model_dir());
         let embedder = Embedder::load(&models, &settings.embedding)?;
         let chunker = Chunker::new(embedder.tokenizer().clone(), &settings.chunking);
@@ -39,7 +57,36 @@ impl Curator {
                 Err(e) => (None, format!("reranking is off: {e}; train it with scripts/train-reranker.sh")),
             }
         };
-        Ok(Curator { data: DataDir::new(settings.data_dir()), models, embedder, chunker, reranker, reranker_status, settings })
+        let prompt_dir = settings.paths.prompt_dir.trim();
+        let prompts = Prompts::load((!prompt_dir.is_empty()).then(|| std::path::Path::new(prompt_dir)))?;
+        Ok(Curator {
+            data: DataDir::new(settings.data_dir()),
+            models,
+            embedder,
+            chunker,
+            reranker,
+            reranker_status,
+            prompts,
+            llm: None,
+            llm_status: "answering is off: the language model is not loaded".into(),
+            settings,
+        })
+    }
+
+    /// Loads the language model named by generation.model and starts its worker.
+    pub fn load_llm(&mut self) -> Result<(), GenerateError> {
+        let path = self.settings.llm_path();
+        match Llm::load(&path, &self.settings.generation) {
+            Ok(llm) => {
+                self.llm_status = format!("answering with {} ({} threads of context {})", path.display(), self.settings.generation.threads, self.settings.generation.context_tokens);
+                self.llm = Some(llm);
+                Ok(())
+            }
+            Err(e) => {
+                self.llm_status = format!("answering is off: {e}");
+                Err(e)
+            }
+        }
     }
 
     pub fn ingest(

@@ -1,0 +1,318 @@
+//! The question-answering pipeline: (rewrite a follow-up) -> retrieve -> abstain or prompt -> generate
+//! (streamed, invalid citations filtered) -> check every sentence against its sources.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::Curator;
+use crate::generate::citations::{self, CitationFilter, Thresholds};
+use crate::generate::prompt::bounded_history;
+use crate::generate::{CheckedSentence, Citation, GenerateError, GenerationStats, Message, PromptError, Source, Support, TokenEvent, Turn};
+use crate::index::{Filters, Generation, IndexError};
+use crate::ingest::chunk::render_header;
+use crate::models::ModelError;
+use crate::retrieve::{Hit, Mode, SearchError, SearchTimings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    #[error("the question is empty")]
+    EmptyQuestion,
+    #[error("answering is off: {0}")]
+    NoModel(String),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AskRequest {
+    pub question: String,
+    /// Earlier turns, oldest first; the last user turn is not repeated here.
+    #[serde(default)]
+    pub history: Vec<Turn>,
+    #[serde(default)]
+    pub filters: Filters,
+    /// Sources given to the model (default: answer.sources).
+    #[serde(default)]
+    pub k: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AskTimings {
+    pub rewrite_ms: f64,
+    pub retrieval: SearchTimings,
+    pub prompt_ms: f64,
+    pub first_token_ms: Option<f64>,
+    pub generation_ms: f64,
+    pub verify_ms: f64,
+    pub total_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Answer {
+    pub question: String,
+    /// What retrieval searched for: the question, or its standalone rewrite in a conversation.
+    pub retrieval_query: String,
+    /// The answer as shown, citations to sources that were not given removed.
+    pub answer: String,
+    /// True when retrieval found nothing relevant enough and the model was not asked.
+    pub abstained: bool,
+    /// The relevance the abstention threshold was compared with, and what it measures.
+    pub relevance: f32,
+    pub relevance_signal: String,
+    /// One entry per cited source: the best-supported citation of it.
+    pub citations: Vec<Citation>,
+    pub sentences: Vec<CheckedSentence>,
+    pub sources: Vec<Source>,
+    pub model: Option<String>,
+    pub generation: Option<GenerationStats>,
+    pub timings: AskTimings,
+}
+
+impl Answer {
+    /// Share of the sentences that make a claim which a cited source supports.
+    pub fn supported_share(&self) -> Option<f32> {
+        let claims = self.sentences.iter().filter(|s| s.support != Support::NoClaim).count();
+        let supported = self.sentences.iter().filter(|s| s.support == Support::Supported).count();
+        (claims > 0).then(|| supported as f32 / claims as f32)
+    }
+}
+
+/// What `ask` reports while it works, in order: `Retrieved`, `Delta`s, then the finished answer is
+/// returned.
+#[derive(Debug, Clone)]
+pub enum AskEvent<'a> {
+    Retrieved { retrieval_query: &'a str, sources: &'a [Source], abstained: bool },
+    Delta(&'a str),
+}
+
+impl Curator {
+    /// Answers `request` over `generation`. `on_event` sees progress as it happens and returns false when
+    /// nobody is listening any more (the client went away), which cancels the generation.
+    pub fn ask(
+        &self,
+        generation: &Generation,
+        request: &AskRequest,
+        on_event: &mut dyn FnMut(AskEvent<'_>) -> bool,
+    ) -> Result<Answer, AskError> {
+        let started = Instant::now();
+        let question = request.question.trim();
+        if question.is_empty() {
+            return Err(AskError::EmptyQuestion);
+        }
+        let llm = self.llm.as_ref().ok_or_else(|| AskError::NoModel(self.llm_status.clone()))?;
+        let settings = &self.settings.answer;
+        let history = bounded_history(&request.history, settings.history_budget_tokens, |t| llm.count_tokens(t));
+        let mut timings = AskTimings::default();
+
+        let retrieval_query = if history.is_empty() { question.to_string() } else { self.rewrite(question, &history)? };
+        timings.rewrite_ms = ms(started);
+
+        let k = request.k.unwrap_or(settings.sources).clamp(1, 20);
+        let search = self.search(generation, &self.request(&retrieval_query, Mode::Hybrid, Some(k), request.filters.clone()))?;
+        timings.retrieval = search.timings.clone();
+        let (relevance, relevance_signal, threshold) = self.relevance(&search.hits);
+        let per_source = settings.source_budget_tokens / search.hits.len().max(1);
+        let sources: Vec<Source> = search
+            .hits
+            .iter()
+            .enumerate()
+            .map(|(i, hit)| source_of(generation, hit, i + 1, per_source, &|t| llm.count_tokens(t)))
+            .collect();
+        let abstained = sources.is_empty() || relevance < threshold;
+        if !on_event(AskEvent::Retrieved { retrieval_query: &retrieval_query, sources: &sources, abstained }) {
+            return Err(AskError::Generate(GenerateError::WorkerGone));
+        }
+
+        let mut answer = Answer {
+            question: question.to_string(),
+            retrieval_query,
+            answer: String::new(),
+            abstained,
+            relevance,
+            relevance_signal,
+            citations: Vec::new(),
+            sentences: Vec::new(),
+            sources,
+            model: Some(llm.name.clone()),
+            generation: None,
+            timings,
+        };
+        if abstained {
+            // The model is not asked: it would answer anyway, from memory.
+            answer.answer = self.prompts.no_answer(question)?;
+            answer.sources.clear();
+            on_event(AskEvent::Delta(&answer.answer));
+            answer.timings.total_ms = ms(started);
+            return Ok(answer);
+        }
+
+        let messages = [
+            Message { role: "system", content: self.prompts.system()? },
+            Message { role: "user", content: self.prompts.question(&answer.sources, &history, question)? },
+        ];
+        let mut events = llm.generate(&messages, None)?;
+        let mut filter = CitationFilter::new(answer.sources.len());
+        let mut text = String::new();
+        let generation_started = Instant::now();
+        while let Some(event) = events.blocking_recv() {
+            match event {
+                TokenEvent::Started { prompt_ms, .. } => answer.timings.prompt_ms = prompt_ms,
+                TokenEvent::Piece(piece) => {
+                    answer.timings.first_token_ms.get_or_insert_with(|| ms(started));
+                    let shown = filter.push(&piece);
+                    text.push_str(&shown);
+                    if !shown.is_empty() && !on_event(AskEvent::Delta(&shown)) {
+                        return Err(AskError::Generate(GenerateError::WorkerGone));
+                    }
+                }
+                TokenEvent::Done(stats) => {
+                    answer.generation = Some(stats);
+                    break;
+                }
+                TokenEvent::Failed(e) => return Err(e.into()),
+            }
+        }
+        let rest = filter.finish();
+        if !rest.is_empty() {
+            on_event(AskEvent::Delta(&rest));
+            text.push_str(&rest);
+        }
+        answer.timings.generation_ms = ms(generation_started);
+
+        let verify_started = Instant::now();
+        answer.answer = citations::drop_invalid_citations(&text, answer.sources.len());
+        let thresholds = Thresholds { lexical: settings.support_lexical, semantic: settings.support_semantic };
+        answer.sentences = citations::check(&answer.answer, question, &answer.sources, &self.embedder, thresholds)?;
+        answer.citations = best_citation_per_source(&answer.sentences);
+        answer.timings.verify_ms = ms(verify_started);
+        answer.timings.total_ms = ms(started);
+        Ok(answer)
+    }
+
+    /// A follow-up rewritten by the model into a query that stands on its own.
+    fn rewrite(&self, question: &str, history: &[Turn]) -> Result<String, AskError> {
+        let llm = self.llm.as_ref().ok_or_else(|| AskError::NoModel(self.llm_status.clone()))?;
+        let messages = [Message { role: "user", content: self.prompts.rewrite(history, question)? }];
+        let mut events = llm.generate(&messages, Some(48))?;
+        let mut text = String::new();
+        while let Some(event) = events.blocking_recv() {
+            match event {
+                TokenEvent::Piece(piece) => text.push_str(&piece),
+                TokenEvent::Failed(e) => return Err(e.into()),
+                TokenEvent::Done(_) => break,
+                TokenEvent::Started { .. } => {}
+            }
+        }
+        let rewritten = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").trim_matches('"').to_string();
+        // A model that returns nothing useful leaves the follow-up with its context spelled out.
+        Ok(if rewritten.is_empty() {
+            let last_user = history.iter().rev().find(|t| t.role == "user").map_or("", |t| t.content.as_str());
+            format!("{last_user} {question}")
+        } else {
+            rewritten
+        })
+    }
+
+    /// How relevant the best retrieved record is, by the strongest signal available, with the threshold
+    /// that applies to that signal.
+    pub fn relevance(&self, hits: &[Hit]) -> (f32, String, f32) {
+        let settings = &self.settings.answer;
+        if let Some(score) = hits.iter().filter_map(|h| h.stages.rerank).map(|s| s.score).reduce(f32::max) {
+            (sigmoid(score), "reranker probability".into(), settings.abstain_below)
+        } else {
+            let cosine = hits.iter().filter_map(|h| h.stages.dense).map(|s| s.score).reduce(f32::max).unwrap_or(0.0);
+            (cosine, "dense cosine similarity".into(), settings.abstain_below_dense)
+        }
+    }
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// A record as a numbered source: the chunk retrieval chose, widened with its neighbours in the record
+/// while `budget` tokens allow, in the record's own order.
+fn source_of(generation: &Generation, hit: &Hit, number: usize, budget: usize, count_tokens: &dyn Fn(&str) -> usize) -> Source {
+    let mut text = body_of(&hit.chunk.text, generation, &hit.record_id);
+    if let Some(stored) = generation.store.get(&hit.record_id) {
+        let header = render_header(&stored.record);
+        let bodies: Vec<(u32, String)> = stored
+            .chunk_ids
+            .iter()
+            .filter_map(|id| generation.store.chunk(*id))
+            .map(|c| (c.ordinal, strip_header(&c.text, &header)))
+            .collect();
+        if let Some(best) = bodies.iter().position(|(ordinal, _)| *ordinal == hit.chunk.ordinal) {
+            let mut chosen = vec![best];
+            let mut used = count_tokens(&bodies[best].1);
+            let (mut left, mut right) = (best, best);
+            loop {
+                let mut grew = false;
+                for next in [right + 1, left.wrapping_sub(1)] {
+                    if let Some((_, body)) = bodies.get(next) {
+                        let cost = count_tokens(body);
+                        if used + cost <= budget {
+                            used += cost;
+                            chosen.push(next);
+                            if next > right { right = next } else { left = next }
+                            grew = true;
+                        }
+                    }
+                }
+                if !grew {
+                    break;
+                }
+            }
+            chosen.sort_unstable();
+            text = chosen.iter().map(|&i| bodies[i].1.as_str()).collect::<Vec<_>>().join(" ");
+        }
+    }
+    Source {
+        number,
+        record_id: hit.record_id.clone(),
+        title: hit.title.clone(),
+        makers: hit.makers.clone(),
+        date: hit.date.clone(),
+        url: hit.url.clone(),
+        text,
+        score: hit.score,
+    }
+}
+
+fn body_of(chunk_text: &str, generation: &Generation, record_id: &str) -> String {
+    match generation.store.get(record_id) {
+        Some(stored) => strip_header(chunk_text, &render_header(&stored.record)),
+        None => chunk_text.to_string(),
+    }
+}
+
+fn strip_header(chunk_text: &str, header: &str) -> String {
+    chunk_text.strip_prefix(header).unwrap_or(chunk_text).trim().to_string()
+}
+
+fn best_citation_per_source(sentences: &[CheckedSentence]) -> Vec<Citation> {
+    let mut best: Vec<Citation> = Vec::new();
+    for citation in sentences.iter().flat_map(|s| &s.citations) {
+        let strength = |c: &Citation| (c.supported, c.lexical.max(c.semantic));
+        match best.iter_mut().find(|c| c.number == citation.number) {
+            Some(existing) if strength(citation) > strength(existing) => *existing = citation.clone(),
+            Some(_) => {}
+            None => best.push(citation.clone()),
+        }
+    }
+    best.sort_by_key(|c| c.number);
+    best
+}

@@ -1,0 +1,358 @@
+//! Citations the reader can trust: markers to sources that were not given are removed (while streaming
+//! too, so they are never shown), and every sentence is checked against the text of the sources it cites.
+//!
+//! A sentence is *supported* when enough of its content words appear in a cited source, or when its
+//! embedding is close enough to one sentence of that source; *unsupported* otherwise. A sentence without a
+//! citation that states something (content words beyond the question's) is *uncited*. Small models cite
+//! sloppily (BRIEF.md), so nothing here takes the model's word for it.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::embed::Embedder;
+use crate::generate::prompt::Source;
+use crate::models::ModelError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Support {
+    /// Cites sources, and a cited source says it.
+    Supported,
+    /// Cites sources, none of which says it.
+    Unsupported,
+    /// States something without a citation.
+    Uncited,
+    /// Nothing to check (a refusal, a connective sentence).
+    NoClaim,
+}
+
+/// One citation of one sentence.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Citation {
+    /// The source number as written in the answer ([n]).
+    pub number: usize,
+    pub record_id: String,
+    pub title: String,
+    /// The sentence of the source that best supports the citing sentence.
+    pub snippet: String,
+    /// Share of the sentence's content words found in the source.
+    pub lexical: f32,
+    /// Cosine similarity between the sentence and `snippet`.
+    pub semantic: f32,
+    pub supported: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CheckedSentence {
+    pub text: String,
+    pub support: Support,
+    pub citations: Vec<Citation>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    pub lexical: f32,
+    pub semantic: f32,
+}
+
+/// Rewrites citation markers as text streams in: `[n]` (and `[n, m]`, `[n][m]`) stays when n is a given
+/// source, and disappears when it is not. Text after an opening bracket is held back until the bracket
+/// closes (or clearly is not a citation).
+pub struct CitationFilter {
+    sources: usize,
+    held: String,
+}
+
+/// Longest bracketed text treated as a possible citation marker.
+const MAX_MARKER: usize = 24;
+
+impl CitationFilter {
+    pub fn new(sources: usize) -> CitationFilter {
+        CitationFilter { sources, held: String::new() }
+    }
+
+    /// The text that can be shown now.
+    pub fn push(&mut self, piece: &str) -> String {
+        let mut out = String::new();
+        for c in piece.chars() {
+            if self.held.is_empty() {
+                if c == '[' {
+                    self.held.push(c);
+                } else {
+                    out.push(c);
+                }
+                continue;
+            }
+            self.held.push(c);
+            if c == ']' {
+                out.push_str(&self.resolve(&self.held));
+                self.held.clear();
+            } else if c == '[' && self.held.len() > 1 {
+                // "[[" : the first bracket was plain text.
+                let last = self.held.pop();
+                out.push_str(&self.held);
+                self.held.clear();
+                self.held.extend(last);
+            } else if self.held.len() > MAX_MARKER || !is_marker_char(c) {
+                out.push_str(&self.held);
+                self.held.clear();
+            }
+        }
+        out
+    }
+
+    /// Whatever is still held back, at the end of the answer.
+    pub fn finish(&mut self) -> String {
+        std::mem::take(&mut self.held)
+    }
+
+    fn resolve(&self, marker: &str) -> String {
+        let Some(numbers) = parse_marker(marker) else { return marker.to_string() };
+        let valid: Vec<String> =
+            numbers.into_iter().filter(|&n| n >= 1 && n <= self.sources).map(|n| n.to_string()).collect();
+        if valid.is_empty() { String::new() } else { format!("[{}]", valid.join(", ")) }
+    }
+}
+
+fn is_marker_char(c: char) -> bool {
+    c.is_ascii_digit() || c == ',' || c == ' ' || c.is_ascii_alphabetic()
+}
+
+/// The numbers of a marker like "[2]", "[1, 3]", "[Source 2]"; None when it is not a citation.
+fn parse_marker(marker: &str) -> Option<Vec<usize>> {
+    let inner = marker.strip_prefix('[')?.strip_suffix(']')?;
+    let inner = inner.trim();
+    let inner = inner.strip_prefix("Source").or_else(|| inner.strip_prefix("source")).unwrap_or(inner);
+    let numbers: Option<Vec<usize>> = inner.split(',').map(|n| n.trim().parse().ok()).collect();
+    numbers.filter(|n| !n.is_empty())
+}
+
+/// Removes every citation to a source that was not given.
+pub fn drop_invalid_citations(text: &str, sources: usize) -> String {
+    let mut filter = CitationFilter::new(sources);
+    let mut out = filter.push(text);
+    out.push_str(&filter.finish());
+    tidy_spaces(&out)
+}
+
+fn tidy_spaces(text: &str) -> String {
+    text.replace(" .", ".").replace("  ", " ").replace(" ,", ",").trim().to_string()
+}
+
+/// The answer's sentences with the source numbers each cites (markers removed from the text). A marker
+/// that follows a sentence's full stop belongs to that sentence.
+pub fn split_sentences(text: &str) -> Vec<(String, Vec<usize>)> {
+    let mut sentences: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut current = String::new();
+    let mut cited: Vec<usize> = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    let close = |current: &mut String, cited: &mut Vec<usize>, sentences: &mut Vec<(String, Vec<usize>)>| {
+        let sentence = current.trim().to_string();
+        // Punctuation left between markers ("[1], [2]") is not a sentence of its own.
+        if sentence.chars().any(char::is_alphanumeric) || sentences.is_empty() && !sentence.is_empty() {
+            sentences.push((sentence, std::mem::take(cited)));
+        } else if let Some(last) = sentences.last_mut() {
+            last.1.append(cited);
+        }
+        current.clear();
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '[' {
+            if let Some(end) = chars[i..].iter().position(|&c| c == ']').filter(|&e| e <= MAX_MARKER) {
+                let marker: String = chars[i..=i + end].iter().collect();
+                if let Some(numbers) = parse_marker(&marker) {
+                    if !current.chars().any(char::is_alphanumeric) {
+                        // "... 1434. [1]": the marker belongs to the sentence just closed.
+                        if let Some(last) = sentences.last_mut() {
+                            last.1.extend(numbers);
+                        }
+                    } else {
+                        cited.extend(numbers);
+                    }
+                    i += end + 1;
+                    continue;
+                }
+            }
+        }
+        current.push(c);
+        let ends_sentence = matches!(c, '.' | '!' | '?' | '\n')
+            && chars.get(i + 1).is_none_or(|n| n.is_whitespace() || *n == '[')
+            && !is_abbreviation_or_initial(&current);
+        if ends_sentence {
+            close(&mut current, &mut cited, &mut sentences);
+        }
+        i += 1;
+    }
+    close(&mut current, &mut cited, &mut sentences);
+    for (text, numbers) in &mut sentences {
+        *text = tidy_spaces(text);
+        numbers.sort_unstable();
+        numbers.dedup();
+    }
+    sentences.retain(|(text, _)| text.chars().any(char::is_alphanumeric));
+    sentences
+}
+
+/// "St.", "c.", "J." and the like do not end a sentence.
+fn is_abbreviation_or_initial(text: &str) -> bool {
+    let last_word = text.trim_end_matches('.').rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
+    last_word.chars().count() == 1 && last_word.chars().all(char::is_alphabetic)
+        || matches!(last_word, "St" | "Mr" | "Mrs" | "Dr" | "c" | "ca" | "no" | "No" | "vol" | "fig")
+}
+
+const STOPWORDS: &[&str] = &[
+    "the", "and", "for", "are", "was", "were", "with", "that", "this", "from", "which", "who", "whom", "its",
+    "his", "her", "their", "has", "have", "had", "not", "but", "also", "into", "onto", "than", "then", "there",
+    "these", "those", "they", "them", "she", "him", "one", "can", "may", "been", "being", "about", "what",
+    "when", "where", "how", "why", "does", "did", "other", "such", "some", "any", "all", "more", "most",
+    "very", "only", "own", "same", "both", "each", "few", "our", "out", "over", "under", "again", "further",
+    "once", "here", "just", "will", "would", "should", "could", "source", "sources", "record", "records",
+    "painting", "work", "artist", "according", "described", "shows", "depicts",
+];
+
+/// Lower-case words that carry content: longer than two letters and not a stopword, or any number.
+pub fn content_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()) || (w.chars().count() > 2 && !STOPWORDS.contains(&w.as_str())))
+        .collect()
+}
+
+fn lexical_overlap(sentence: &[String], source: &HashSet<String>) -> f32 {
+    if sentence.is_empty() {
+        return 0.0;
+    }
+    sentence.iter().filter(|w| source.contains(*w)).count() as f32 / sentence.len() as f32
+}
+
+/// Sentences of a source's text, for snippets and the embedding check.
+fn source_sentences(text: &str) -> Vec<String> {
+    let mut sentences: Vec<String> = split_sentences(text).into_iter().map(|(s, _)| s).filter(|s| s.len() > 3).collect();
+    if sentences.is_empty() {
+        sentences.push(text.trim().to_string());
+    }
+    sentences
+}
+
+/// Checks every sentence of `answer` (invalid citations already removed) against `sources`.
+pub fn check(
+    answer: &str,
+    question: &str,
+    sources: &[Source],
+    embedder: &Embedder,
+    thresholds: Thresholds,
+) -> Result<Vec<CheckedSentence>, ModelError> {
+    let sentences = split_sentences(answer);
+    let question_words: HashSet<String> = content_words(question).into_iter().collect();
+    let shown: Vec<String> = sources.iter().map(Source::shown_text).collect();
+    let source_words: Vec<HashSet<String>> = shown.iter().map(|t| content_words(t).into_iter().collect()).collect();
+    let source_sentences: Vec<Vec<String>> = shown.iter().map(|t| source_sentences(t)).collect();
+
+    // One embedding call for every answer sentence and every sentence of a cited source.
+    let cited: HashSet<usize> = sentences.iter().flat_map(|(_, n)| n.iter().copied()).collect();
+    let mut texts: Vec<&str> = sentences.iter().map(|(s, _)| s.as_str()).collect();
+    let mut offsets = vec![None; sources.len()];
+    for (i, sents) in source_sentences.iter().enumerate() {
+        if cited.contains(&(i + 1)) {
+            offsets[i] = Some(texts.len());
+            texts.extend(sents.iter().map(String::as_str));
+        }
+    }
+    let vectors = if texts.is_empty() { Vec::new() } else { embedder.embed(&texts)? };
+
+    let mut checked = Vec::with_capacity(sentences.len());
+    for (index, (text, numbers)) in sentences.iter().enumerate() {
+        let words = content_words(text);
+        let new_words = words.iter().filter(|w| !question_words.contains(*w)).count();
+        let mut citations = Vec::new();
+        for &number in numbers {
+            let Some(source) = sources.get(number - 1) else { continue };
+            let lexical = lexical_overlap(&words, &source_words[number - 1]);
+            let (snippet, semantic) = match offsets[number - 1] {
+                Some(start) => source_sentences[number - 1]
+                    .iter()
+                    .enumerate()
+                    .map(|(j, s)| (s.clone(), dot(&vectors[index], &vectors[start + j])))
+                    .max_by(|a, b| a.1.total_cmp(&b.1))
+                    .unwrap_or_default(),
+                None => (String::new(), 0.0),
+            };
+            let supported = lexical >= thresholds.lexical || semantic >= thresholds.semantic;
+            citations.push(Citation {
+                number,
+                record_id: source.record_id.clone(),
+                title: source.title.clone(),
+                snippet,
+                lexical,
+                semantic,
+                supported,
+            });
+        }
+        let support = if !citations.is_empty() {
+            if citations.iter().any(|c| c.supported) { Support::Supported } else { Support::Unsupported }
+        } else if new_words >= 2 && !is_refusal(text) {
+            Support::Uncited
+        } else {
+            Support::NoClaim
+        };
+        checked.push(CheckedSentence { text: text.clone(), support, citations });
+    }
+    Ok(checked)
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// A sentence that declines to answer states nothing to check.
+pub fn is_refusal(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    ["no record of", "do not contain", "does not contain", "don't contain", "not mentioned", "no information", "cannot answer", "can't answer", "not stated", "do not say", "does not say"]
+        .iter()
+        .any(|p| lower.contains(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_citations_are_dropped_even_when_split_across_pieces() {
+        let mut filter = CitationFilter::new(2);
+        let mut shown = String::new();
+        for piece in ["It was painted in 1434 [", "1]. It hangs in London [", "7", "]. See [2, 9] and [a note]."] {
+            shown.push_str(&filter.push(piece));
+        }
+        shown.push_str(&filter.finish());
+        assert_eq!(shown, "It was painted in 1434 [1]. It hangs in London . See [2] and [a note].");
+        assert_eq!(drop_invalid_citations("London [7][0].", 2), "London.");
+    }
+
+    #[test]
+    fn markers_after_the_full_stop_belong_to_the_sentence_before() {
+        let sentences = split_sentences("Jan van Eyck painted it in 1434. [1] It is in London [2][1]. St. Jerome is not. [1], [2]");
+        assert_eq!(
+            sentences,
+            vec![
+                ("Jan van Eyck painted it in 1434.".to_string(), vec![1]),
+                ("It is in London.".to_string(), vec![1, 2]),
+                ("St. Jerome is not.".to_string(), vec![1, 2]),
+            ]
+        );
+    }
+
+    #[test]
+    fn content_words_skip_stopwords_and_keep_numbers() {
+        assert_eq!(content_words("The portrait was painted in 1434 by Jan van Eyck"), ["portrait", "painted", "1434", "jan", "van", "eyck"]);
+    }
+
+    #[test]
+    fn refusals_are_recognised() {
+        assert!(is_refusal("The collection has no record of that."));
+        assert!(!is_refusal("It was painted in 1434."));
+    }
+}

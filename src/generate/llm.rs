@@ -1,0 +1,371 @@
+//! The language model, owned by one worker thread.
+//!
+//! llama.cpp is loaded once. Requests wait in a bounded queue (a full queue is refused at once, never
+//! blocks the caller), and the worker answers them one at a time, streaming each piece of text the moment
+//! it is sampled. The worker keeps the tokens its KV cache holds and reuses their longest common prefix
+//! with the next prompt: the fixed instructions at the head of every prompt (and a conversation's earlier
+//! turns) are evaluated once, so a question pays only for its own sources and words.
+//!
+//! A request ends early when its receiver is dropped (the client went away), which frees the worker for
+//! the next one, or when its deadline passes.
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use serde::Serialize;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+use crate::config::GenerationSettings;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    #[error("language model {0} not found; run scripts/fetch-models.sh llm (or set generation.model)")]
+    ModelMissing(PathBuf),
+    #[error("cannot load language model {path}: {reason}")]
+    Load { path: PathBuf, reason: String },
+    #[error("the model's chat template failed: {0}")]
+    Template(String),
+    #[error("the prompt needs {needed} tokens but the context holds {context} (shorten the question or lower answer.source_budget_tokens)")]
+    PromptTooLong { needed: usize, context: usize },
+    #[error("the answer queue is full ({0} waiting); try again shortly")]
+    QueueFull(usize),
+    #[error("generation passed its deadline of {0} s")]
+    Deadline(u64),
+    #[error("the generation worker has stopped")]
+    WorkerGone,
+    #[error("llama.cpp failed: {0}")]
+    Llama(String),
+}
+
+/// What a generation reports, in order: `Started` once the prompt is evaluated, `Piece`s, then `Done` or
+/// `Failed`.
+#[derive(Debug)]
+pub enum TokenEvent {
+    Started { prompt_tokens: usize, reused_tokens: usize, prompt_ms: f64 },
+    Piece(String),
+    Done(GenerationStats),
+    Failed(GenerateError),
+}
+
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub struct GenerationStats {
+    pub prompt_tokens: usize,
+    /// Prompt tokens whose KV state was reused from the previous request.
+    pub reused_tokens: usize,
+    pub generated_tokens: usize,
+    pub prompt_ms: f64,
+    pub generation_ms: f64,
+    pub tokens_per_second: f64,
+    /// The answer reached max_answer_tokens rather than the model's end of turn.
+    pub truncated: bool,
+}
+
+/// A chat message for the model's own chat template.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub role: &'static str,
+    pub content: String,
+}
+
+struct Job {
+    prompt: Vec<LlamaToken>,
+    max_tokens: usize,
+    deadline: Instant,
+    deadline_seconds: u64,
+    events: UnboundedSender<TokenEvent>,
+}
+
+/// Handle to the worker; cheap to share behind an `Arc`.
+pub struct Llm {
+    model: Arc<LlamaModel>,
+    template: LlamaChatTemplate,
+    jobs: SyncSender<Job>,
+    waiting: Arc<AtomicUsize>,
+    settings: GenerationSettings,
+    context_tokens: usize,
+    pub name: String,
+}
+
+fn backend() -> Result<&'static LlamaBackend, GenerateError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            let mut backend = LlamaBackend::init().map_err(|e| e.to_string())?;
+            backend.void_logs();
+            Ok(backend)
+        })
+        .as_ref()
+        .map_err(|e| GenerateError::Llama(e.clone()))
+}
+
+impl Llm {
+    /// Loads the model and starts its worker thread.
+    pub fn load(path: &Path, settings: &GenerationSettings) -> Result<Llm, GenerateError> {
+        if !path.is_file() {
+            return Err(GenerateError::ModelMissing(path.to_path_buf()));
+        }
+        let backend = backend()?;
+        let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
+            .map_err(|e| GenerateError::Load { path: path.to_path_buf(), reason: e.to_string() })?;
+        let model = Arc::new(model);
+        // A GGUF without a template gets ChatML, the format most small instruction models use.
+        let template = match model.chat_template(None) {
+            Ok(t) => t,
+            Err(_) => LlamaChatTemplate::new("chatml").map_err(|e| GenerateError::Template(e.to_string()))?,
+        };
+        let threads = if settings.threads == 0 { crate::available_cores() } else { settings.threads } as i32;
+        let context_tokens = settings.context_tokens.min(model.n_ctx_train().max(512));
+        let (jobs, queue) = sync_channel::<Job>(settings.queue_depth);
+        let waiting = Arc::new(AtomicUsize::new(0));
+        let worker = Worker {
+            model: Arc::clone(&model),
+            threads,
+            context_tokens,
+            flash_attention: settings.flash_attention,
+            temperature: settings.temperature,
+            seed: settings.seed,
+            waiting: Arc::clone(&waiting),
+        };
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("curator-llm".into())
+            .spawn(move || worker.run(queue, ready_tx))
+            .map_err(|e| GenerateError::Llama(e.to_string()))?;
+        ready_rx.recv().map_err(|_| GenerateError::WorkerGone)??;
+        let name = path.file_stem().map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+        Ok(Llm { model, template, jobs, waiting, settings: settings.clone(), context_tokens: context_tokens as usize, name })
+    }
+
+    /// Requests waiting for the worker (the one it is answering not counted).
+    pub fn queue_depth(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    pub fn count_tokens(&self, text: &str) -> usize {
+        self.model.vocab().tokenize(text.as_bytes(), false, false).len()
+    }
+
+    /// The prompt text for `messages` through the model's own chat template, ending where the
+    /// assistant's turn begins.
+    pub fn render_chat(&self, messages: &[Message]) -> Result<String, GenerateError> {
+        let chat = messages
+            .iter()
+            .map(|m| LlamaChatMessage::new(m.role.to_string(), m.content.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| GenerateError::Template(e.to_string()))?;
+        self.model.apply_chat_template(&self.template, &chat, true).map_err(|e| GenerateError::Template(e.to_string()))
+    }
+
+    /// Queues a generation for `messages`; events arrive on the returned receiver. Dropping the receiver
+    /// cancels the generation.
+    pub fn generate(&self, messages: &[Message], max_tokens: Option<usize>) -> Result<UnboundedReceiver<TokenEvent>, GenerateError> {
+        let text = self.render_chat(messages)?;
+        // The rendered template already holds the special tokens; parse them as such.
+        let prompt = self.model.vocab().tokenize(text.as_bytes(), true, true);
+        let wanted = max_tokens.unwrap_or(self.settings.max_answer_tokens).max(1);
+        // At least a short answer must fit after the prompt.
+        if prompt.len() + 32 > self.context_tokens {
+            return Err(GenerateError::PromptTooLong { needed: prompt.len() + 32, context: self.context_tokens });
+        }
+        let max_tokens = wanted.min(self.context_tokens - prompt.len());
+        let (events, receiver) = unbounded_channel();
+        let deadline_seconds = self.settings.deadline_seconds;
+        let job = Job { prompt, max_tokens, deadline: Instant::now() + Duration::from_secs(deadline_seconds), deadline_seconds, events };
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(receiver),
+            Err(e) => {
+                self.waiting.fetch_sub(1, Ordering::Relaxed);
+                Err(match e {
+                    TrySendError::Full(_) => GenerateError::QueueFull(self.settings.queue_depth),
+                    TrySendError::Disconnected(_) => GenerateError::WorkerGone,
+                })
+            }
+        }
+    }
+}
+
+struct Worker {
+    model: Arc<LlamaModel>,
+    threads: i32,
+    context_tokens: u32,
+    flash_attention: bool,
+    temperature: f32,
+    seed: u32,
+    waiting: Arc<AtomicUsize>,
+}
+
+const BATCH_TOKENS: usize = 512;
+
+impl Worker {
+    fn run(self, queue: Receiver<Job>, ready: std::sync::mpsc::Sender<Result<(), GenerateError>>) {
+        let backend = match backend() {
+            Ok(b) => b,
+            Err(e) => return drop(ready.send(Err(e))),
+        };
+        let flash = if self.flash_attention {
+            llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_ENABLED
+        } else {
+            llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED
+        };
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(self.context_tokens))
+            .with_n_batch(BATCH_TOKENS as u32)
+            .with_n_threads(self.threads)
+            .with_n_threads_batch(self.threads)
+            .with_flash_attention_policy(flash);
+        let mut ctx = match self.model.new_context(backend, params) {
+            Ok(ctx) => ctx,
+            Err(e) => return drop(ready.send(Err(GenerateError::Llama(format!("cannot create a context: {e}"))))),
+        };
+        let _ = ready.send(Ok(()));
+        // The tokens whose KV state the context holds, in sequence 0.
+        let mut cached: Vec<LlamaToken> = Vec::new();
+        while let Ok(job) = queue.recv() {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+            if job.events.is_closed() {
+                continue;
+            }
+            let events = job.events.clone();
+            match self.answer(&mut ctx, &mut cached, job) {
+                Ok(stats) => drop(events.send(TokenEvent::Done(stats))),
+                Err(e) => {
+                    // The cache may be half-written: start the next prompt from scratch.
+                    ctx.clear_kv_cache();
+                    cached.clear();
+                    let _ = events.send(TokenEvent::Failed(e));
+                }
+            }
+        }
+    }
+
+    fn answer(&self, ctx: &mut LlamaContext<'_>, cached: &mut Vec<LlamaToken>, job: Job) -> Result<GenerationStats, GenerateError> {
+        let llama = |e: &dyn std::fmt::Display| GenerateError::Llama(e.to_string());
+        let started = Instant::now();
+        // At least the last prompt token is evaluated again: its logits choose the first answer token.
+        let reused = common_prefix(cached, &job.prompt).min(job.prompt.len() - 1);
+        ctx.clear_kv_cache_seq(Some(0), Some(reused as u32), None).map_err(|e| llama(&e))?;
+        cached.truncate(reused);
+        let mut batch = LlamaBatch::new(BATCH_TOKENS, 1);
+        for (block_index, block) in job.prompt[reused..].chunks(BATCH_TOKENS).enumerate() {
+            if job.events.is_closed() {
+                return Ok(GenerationStats::default());
+            }
+            batch.clear();
+            let start = reused + block_index * BATCH_TOKENS;
+            for (i, &token) in block.iter().enumerate() {
+                let position = start + i;
+                batch.add(token, position as i32, &[0], position + 1 == job.prompt.len()).map_err(|e| llama(&e))?;
+            }
+            ctx.decode(&mut batch).map_err(|e| llama(&e))?;
+            cached.extend_from_slice(block);
+        }
+        let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let _ = job.events.send(TokenEvent::Started { prompt_tokens: job.prompt.len(), reused_tokens: reused, prompt_ms });
+
+        let mut sampler = if self.temperature <= 0.0 {
+            LlamaSampler::greedy()
+        } else {
+            LlamaSampler::chain_simple([LlamaSampler::temp(self.temperature), LlamaSampler::dist(self.seed)])
+        };
+        let vocab = self.model.vocab();
+        let mut text = Utf8Pieces::default();
+        let mut logits_at = batch.n_tokens() - 1;
+        let mut generated = 0;
+        let mut truncated = true;
+        let generation_started = Instant::now();
+        while generated < job.max_tokens {
+            let token = sampler.sample(ctx, logits_at);
+            if vocab.is_eog(token) {
+                truncated = false;
+                break;
+            }
+            generated += 1;
+            if let Some(piece) = text.push(&vocab.token_to_piece(token, false, None)) {
+                if job.events.send(TokenEvent::Piece(piece)).is_err() {
+                    break; // the client went away
+                }
+            }
+            if Instant::now() > job.deadline {
+                return Err(GenerateError::Deadline(job.deadline_seconds));
+            }
+            batch.clear();
+            batch.add(token, cached.len() as i32, &[0], true).map_err(|e| llama(&e))?;
+            ctx.decode(&mut batch).map_err(|e| llama(&e))?;
+            cached.push(token);
+            logits_at = 0;
+        }
+        if let Some(rest) = text.finish() {
+            let _ = job.events.send(TokenEvent::Piece(rest));
+        }
+        let generation_ms = generation_started.elapsed().as_secs_f64() * 1000.0;
+        Ok(GenerationStats {
+            prompt_tokens: job.prompt.len(),
+            reused_tokens: reused,
+            generated_tokens: generated,
+            prompt_ms,
+            generation_ms,
+            tokens_per_second: if generation_ms > 0.0 { generated as f64 * 1000.0 / generation_ms } else { 0.0 },
+            truncated,
+        })
+    }
+}
+
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// Token pieces are bytes; one character may span two tokens. Emits only whole UTF-8 text.
+#[derive(Default)]
+struct Utf8Pieces {
+    pending: Vec<u8>,
+}
+
+impl Utf8Pieces {
+    fn push(&mut self, bytes: &[u8]) -> Option<String> {
+        self.pending.extend_from_slice(bytes);
+        let valid = match std::str::from_utf8(&self.pending) {
+            Ok(_) => self.pending.len(),
+            // An incomplete character at the end waits for the next token; invalid bytes are replaced.
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => self.pending.len(),
+        };
+        if valid == 0 {
+            return None;
+        }
+        let rest = self.pending.split_off(valid);
+        let piece = String::from_utf8_lossy(&self.pending).into_owned();
+        self.pending = rest;
+        Some(piece)
+    }
+
+    fn finish(&mut self) -> Option<String> {
+        (!self.pending.is_empty()).then(|| String::from_utf8_lossy(&std::mem::take(&mut self.pending)).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_character_split_across_tokens_is_emitted_whole() {
+        let mut pieces = Utf8Pieces::default();
+        let e_acute = "é".as_bytes();
+        assert_eq!(pieces.push(&e_acute[..1]), None);
+        assert_eq!(pieces.push(&[e_acute[1], b'!']).as_deref(), Some("é!"));
+        assert_eq!(pieces.finish(), None);
+    }
+}

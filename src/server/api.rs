@@ -1,0 +1,195 @@
+//! curator's own routes: cited answers, search with every stage's ranks and scores, records, ingest.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_stream::StreamExt;
+
+use super::{collect_answer, parse_json, start_answer, AppError, AppState, Progress};
+use crate::app::{Answer, AskRequest};
+use crate::index::Filters;
+use crate::ingest::{IngestOptions, IngestReport};
+use crate::records::{validate, MuseumRecord};
+use crate::retrieve::{Mode, SearchResponse};
+
+/// Largest k a search or an answer may ask for.
+const MAX_K: usize = 100;
+
+pub async fn ask(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Result<Json<Answer>, AppError> {
+    let request: AskRequest = parse_json(body, state.curator.settings.server.max_body_bytes)?;
+    check_k(request.k)?;
+    let rx = start_answer(Arc::clone(&state), request)?;
+    Ok(Json(collect_answer(rx).await?))
+}
+
+/// Server-sent events: `sources` (the numbered records), `delta` (text as it is written, citations to
+/// sources that were not given already removed), then `answer` (the whole answer with checked citations)
+/// or `error`.
+pub async fn ask_stream(
+    State(state): State<Arc<AppState>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let request: AskRequest = parse_json(body, state.curator.settings.server.max_body_bytes)?;
+    check_k(request.k)?;
+    refuse_when_full(&state)?;
+    let rx = start_answer(Arc::clone(&state), request)?;
+    let events = UnboundedReceiverStream::new(rx).map(|progress| {
+        Ok(match progress {
+            Progress::Retrieved { retrieval_query, sources, abstained } => Event::default()
+                .event("sources")
+                .json_data(serde_json::json!({ "retrieval_query": retrieval_query, "sources": sources, "abstained": abstained }))
+                .unwrap_or_default(),
+            Progress::Delta(text) => Event::default().event("delta").json_data(serde_json::json!({ "text": text })).unwrap_or_default(),
+            Progress::Done(answer) => Event::default().event("answer").json_data(&answer).unwrap_or_default(),
+            Progress::Failed(e) => Event::default().event("error").json_data(e.body()).unwrap_or_default(),
+        })
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+/// A stream that would only wait behind a full queue is refused before it starts.
+pub fn refuse_when_full(state: &AppState) -> Result<(), AppError> {
+    if let Some(llm) = &state.curator.llm {
+        let depth = state.curator.settings.generation.queue_depth;
+        if llm.queue_depth() >= depth {
+            return Err(AppError::Busy(format!("the answer queue is full ({depth} waiting); try again shortly")));
+        }
+    }
+    Ok(())
+}
+
+fn check_k(k: Option<usize>) -> Result<(), AppError> {
+    match k {
+        Some(k) if k == 0 || k > MAX_K => Err(AppError::BadRequest(format!("k must be in 1..={MAX_K}, got {k}"))),
+        _ => Ok(()),
+    }
+}
+
+/// GET /api/search?q=...&mode=hybrid&k=10&maker=turner&year=1800..1850: every other parameter is a filter.
+pub async fn search(
+    State(state): State<Arc<AppState>>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Json<SearchResponse>, AppError> {
+    let Query(pairs) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let mut q = None;
+    let mut mode = Mode::Hybrid;
+    let mut k = None;
+    let mut filters = Filters::default();
+    for (key, value) in &pairs {
+        match key.as_str() {
+            "q" | "query" => q = Some(value.clone()),
+            "mode" => {
+                mode = match value.as_str() {
+                    "bm25" => Mode::Bm25,
+                    "dense" => Mode::Dense,
+                    "hybrid" => Mode::Hybrid,
+                    other => return Err(AppError::BadRequest(format!("unknown mode {other:?}; use bm25, dense or hybrid"))),
+                }
+            }
+            "k" => {
+                let parsed = value.parse().map_err(|_| AppError::BadRequest(format!("k must be a number, got {value:?}")))?;
+                check_k(Some(parsed))?;
+                k = Some(parsed);
+            }
+            field => filters.set(field, value)?,
+        }
+    }
+    let q = q.filter(|q| !q.trim().is_empty()).ok_or_else(|| AppError::BadRequest("missing query parameter q".into()))?;
+    let max = state.curator.settings.server.max_question_chars;
+    if q.chars().count() > max {
+        return Err(AppError::BadRequest(format!("the query is longer than {max} characters")));
+    }
+    let generation = state.generation()?;
+    let response = tokio::task::spawn_blocking(move || {
+        let request = state.curator.request(&q, mode, k, filters);
+        state.curator.search(&generation, &request)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    let t = &response.timings;
+    for (stage, ms) in [("embed_query", t.embed_query_ms), ("bm25", t.bm25_ms), ("dense", t.dense_ms), ("fuse", t.fuse_ms), ("rerank", t.rerank_ms)] {
+        metrics::histogram!("curator_search_stage_seconds", "stage" => stage).record(ms / 1000.0);
+    }
+    Ok(Json(response))
+}
+
+pub async fn record(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Json<MuseumRecord>, AppError> {
+    let generation = state.generation()?;
+    generation
+        .store
+        .get(&id)
+        .map(|stored| Json(stored.record.clone()))
+        .ok_or_else(|| AppError::NotFound(format!("no record {id:?} in the index")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestBody {
+    /// New or changed records (curator's JSON record shape; see corpus/README.md).
+    #[serde(default)]
+    pub records: Vec<MuseumRecord>,
+    /// Ids of records to remove.
+    #[serde(default)]
+    pub delete: Vec<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct IngestResponse {
+    pub report: IngestReport,
+    /// Records refused, with why (the rest were ingested).
+    pub rejected: Vec<serde_json::Value>,
+}
+
+pub async fn ingest(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<IngestResponse>, AppError> {
+    let key = state.curator.settings.server.api_key.clone();
+    if key.is_empty() {
+        return Err(AppError::IngestDisabled);
+    }
+    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), key.as_bytes())) {
+        return Err(AppError::Unauthorized);
+    }
+    let body: IngestBody = parse_json(body, state.curator.settings.server.max_body_bytes)?;
+    if body.records.is_empty() && body.delete.is_empty() {
+        return Err(AppError::BadRequest("nothing to do: give records and/or delete".into()));
+    }
+    let mut accepted = Vec::new();
+    let mut rejected = Vec::new();
+    for (index, record) in body.records.into_iter().enumerate() {
+        let id = record.id.clone();
+        match validate(record) {
+            Ok(r) => accepted.push(r),
+            Err(reason) => rejected.push(serde_json::json!({ "index": index, "id": id, "reason": reason })),
+        }
+    }
+    if accepted.is_empty() && body.delete.is_empty() {
+        return Err(AppError::BadRequest(format!("no valid record: {}", serde_json::Value::Array(rejected))));
+    }
+    let _one_at_a_time = state.ingest_lock.lock().await;
+    let worker = Arc::clone(&state);
+    let report = tokio::task::spawn_blocking(move || {
+        worker.curator.ingest(accepted, &body.delete, &IngestOptions { rebuild: false }, &|_, _| {})
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(|e| AppError::BadRequest(format!("ingest refused: {e}")))?;
+    state.reload()?;
+    Ok(Json(IngestResponse { report, rejected }))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -1,0 +1,116 @@
+//! The one error type of the HTTP face: every failure becomes a status and an OpenAI-style JSON body,
+//! `{"error": {"message", "type", "code"}}`, which OpenAI clients already know how to show.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::app::AskError;
+use crate::generate::GenerateError;
+use crate::index::FilterError;
+use crate::retrieve::SearchError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or wrong API key (send Authorization: Bearer <server.api_key>)")]
+    Unauthorized,
+    #[error("ingest over HTTP is off: set server.api_key (CURATOR_SERVER_API_KEY) to allow it")]
+    IngestDisabled,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("request body is larger than the limit of {0} bytes")]
+    TooLarge(usize),
+    #[error("{0}")]
+    Busy(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Timeout(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Seconds a client is told to wait when the answer queue is full.
+const RETRY_AFTER_SECONDS: &str = "5";
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::IngestDisabled => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Busy(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) | AppError::TooLarge(_) | AppError::NotFound(_) => "invalid_request_error",
+            AppError::Unauthorized | AppError::IngestDisabled => "authentication_error",
+            AppError::Busy(_) | AppError::Unavailable(_) | AppError::Timeout(_) => "server_busy",
+            AppError::Internal(_) => "server_error",
+        }
+    }
+
+    /// The JSON body, also sent as the `error` event of a stream.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "error": { "message": self.to_string(), "type": self.kind(), "code": self.status().as_u16() } })
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if matches!(self, AppError::Internal(_)) {
+            tracing::error!("{self}");
+        }
+        let mut response = (self.status(), Json(self.body())).into_response();
+        if matches!(self, AppError::Busy(_)) {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
+}
+
+impl From<AskError> for AppError {
+    fn from(e: AskError) -> AppError {
+        match e {
+            AskError::EmptyQuestion | AskError::Search(SearchError::EmptyQuery) => AppError::BadRequest(e.to_string()),
+            AskError::NoModel(_) => AppError::Unavailable(e.to_string()),
+            AskError::Generate(g) => g.into(),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<GenerateError> for AppError {
+    fn from(e: GenerateError) -> AppError {
+        match e {
+            GenerateError::QueueFull(_) => AppError::Busy(e.to_string()),
+            GenerateError::Deadline(_) => AppError::Timeout(e.to_string()),
+            GenerateError::PromptTooLong { .. } => AppError::BadRequest(e.to_string()),
+            GenerateError::ModelMissing(_) | GenerateError::WorkerGone => AppError::Unavailable(e.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<SearchError> for AppError {
+    fn from(e: SearchError) -> AppError {
+        match e {
+            SearchError::EmptyQuery => AppError::BadRequest(e.to_string()),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<FilterError> for AppError {
+    fn from(e: FilterError) -> AppError {
+        AppError::BadRequest(e.to_string())
+    }
+}

@@ -1,0 +1,245 @@
+//! The HTTP face: an axum router over [`Curator`]. Handlers parse and check input, run the library off
+//! the async runtime (`spawn_blocking`: embedding, search and generation are CPU work), and turn results
+//! into JSON or server-sent events. Nothing here knows how retrieval or generation work.
+//!
+//! Routes: OpenAI-compatible `/v1/chat/completions` and `/v1/models` ([`openai`]); curator's own
+//! `/api/ask`, `/api/ask/stream`, `/api/search`, `/api/records/{id}`, `/api/ingest` ([`api`]); `/healthz`,
+//! `/metrics` (Prometheus) and `/openapi.json`.
+
+pub mod api;
+pub mod error;
+pub mod openai;
+
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::app::{Answer, AskEvent, AskRequest, Curator};
+use crate::generate::Source;
+use crate::index::Generation;
+pub use error::AppError;
+
+/// The OpenAPI 3.1 description of every route, served at /openapi.json.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub struct AppState {
+    pub curator: Curator,
+    /// The generation searches run against; replaced after an ingest.
+    generation: RwLock<Option<Arc<Generation>>>,
+    /// One HTTP ingest at a time (the index has its own writer lock across processes).
+    ingest_lock: tokio::sync::Mutex<()>,
+    started: Instant,
+}
+
+impl AppState {
+    pub fn new(curator: Curator) -> Arc<AppState> {
+        let generation = curator.load_generation().ok().map(Arc::new);
+        Arc::new(AppState { curator, generation: RwLock::new(generation), ingest_lock: tokio::sync::Mutex::new(()), started: Instant::now() })
+    }
+
+    fn generation(&self) -> Result<Arc<Generation>, AppError> {
+        self.generation
+            .read()
+            .map_err(|_| AppError::Internal("generation lock poisoned".into()))?
+            .clone()
+            .ok_or_else(|| AppError::Unavailable("the index is empty: ingest records first (curator ingest PATH, or POST /api/ingest)".into()))
+    }
+
+    fn reload(&self) -> Result<(), AppError> {
+        let fresh = self.curator.load_generation().map_err(|e| AppError::Internal(e.to_string()))?;
+        *self.generation.write().map_err(|_| AppError::Internal("generation lock poisoned".into()))? = Some(Arc::new(fresh));
+        Ok(())
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let limit = state.curator.settings.server.max_body_bytes;
+    Router::new()
+        .route("/v1/chat/completions", post(openai::chat_completions))
+        .route("/v1/models", get(openai::models))
+        .route("/api/ask", post(api::ask))
+        .route("/api/ask/stream", post(api::ask_stream))
+        .route("/api/search", get(api::search))
+        .route("/api/records/{id}", get(api::record))
+        .route("/api/ingest", post(api::ingest))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .route("/openapi.json", get(openapi))
+        .fallback(|| async { AppError::NotFound("no such route; see /openapi.json".into()) })
+        .layer(middleware::from_fn(count_requests))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// The Prometheus recorder, installed once per process.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        // Fails only if another recorder is installed, in which case metrics go there.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+async fn count_requests(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("curator_requests_total", "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("curator_request_seconds", "route" => route).record(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+    let curator = &state.curator;
+    let generation = state.generation().ok();
+    Json(serde_json::json!({
+        "status": "ok",
+        "uptime_seconds": state.started.elapsed().as_secs(),
+        "index": generation.as_ref().map(|g| serde_json::json!({
+            "generation": g.manifest.generation,
+            "records": g.store.record_count(),
+            "chunks": g.store.live_chunk_count(),
+        })),
+        "reranker": curator.reranker_status,
+        "llm": curator.llm_status,
+        "queue_depth": curator.llm.as_ref().map(|l| l.queue_depth()),
+    }))
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    if let Some(llm) = &state.curator.llm {
+        metrics::gauge!("curator_queue_depth").set(llm.queue_depth() as f64);
+    }
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], prometheus().render())
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+/// Parses a JSON body into `T`, turning every failure (syntax, a missing or unknown field, a body over
+/// the limit) into a 4xx that says what is wrong.
+pub fn parse_json<T: DeserializeOwned>(body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>, limit: usize) -> Result<T, AppError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge(limit) } else { AppError::BadRequest(rejection.body_text()) }
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// What a running answer reports to the handler that streams or collects it.
+pub enum Progress {
+    Retrieved { retrieval_query: String, sources: Vec<Source>, abstained: bool },
+    Delta(String),
+    Done(Box<Answer>),
+    Failed(AppError),
+}
+
+/// Checks a question against the configured limits.
+fn check_question(state: &AppState, question: &str) -> Result<(), AppError> {
+    let max = state.curator.settings.server.max_question_chars;
+    if question.trim().is_empty() {
+        return Err(AppError::BadRequest("the question is empty".into()));
+    }
+    let length = question.chars().count();
+    if length > max {
+        return Err(AppError::BadRequest(format!("the question has {length} characters; the limit is {max}")));
+    }
+    Ok(())
+}
+
+/// Starts answering `request` on a blocking thread. Dropping the receiver cancels the answer: the next
+/// event finds nobody listening and the model stops.
+pub fn start_answer(state: Arc<AppState>, request: AskRequest) -> Result<UnboundedReceiver<Progress>, AppError> {
+    check_question(&state, &request.question)?;
+    if state.curator.llm.is_none() {
+        return Err(AppError::Unavailable(state.curator.llm_status.clone()));
+    }
+    let generation = state.generation()?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let mut on_event = |event: AskEvent<'_>| {
+            let progress = match event {
+                AskEvent::Retrieved { retrieval_query, sources, abstained } => {
+                    Progress::Retrieved { retrieval_query: retrieval_query.to_string(), sources: sources.to_vec(), abstained }
+                }
+                AskEvent::Delta(text) => Progress::Delta(text.to_string()),
+            };
+            tx.send(progress).is_ok()
+        };
+        let result = state.curator.ask(&generation, &request, &mut on_event);
+        match result {
+            Ok(answer) => {
+                record_answer_metrics(&answer);
+                let _ = tx.send(Progress::Done(Box::new(answer)));
+            }
+            Err(e) => {
+                metrics::counter!("curator_answer_errors_total").increment(1);
+                tracing::debug!("answer failed after {:?}: {e}", started.elapsed());
+                let _ = tx.send(Progress::Failed(e.into()));
+            }
+        }
+    });
+    Ok(rx)
+}
+
+fn record_answer_metrics(answer: &Answer) {
+    let t = &answer.timings;
+    let stages = [
+        ("rewrite", t.rewrite_ms),
+        ("embed_query", t.retrieval.embed_query_ms),
+        ("bm25", t.retrieval.bm25_ms),
+        ("dense", t.retrieval.dense_ms),
+        ("fuse", t.retrieval.fuse_ms),
+        ("rerank", t.retrieval.rerank_ms),
+        ("prompt", t.prompt_ms),
+        ("generation", t.generation_ms),
+        ("verify", t.verify_ms),
+        ("total", t.total_ms),
+    ];
+    for (stage, ms) in stages {
+        metrics::histogram!("curator_stage_seconds", "stage" => stage).record(ms / 1000.0);
+    }
+    if let Some(first) = t.first_token_ms {
+        metrics::histogram!("curator_first_token_seconds").record(first / 1000.0);
+    }
+    if let Some(g) = &answer.generation {
+        metrics::histogram!("curator_tokens_per_second").record(g.tokens_per_second);
+        metrics::counter!("curator_generated_tokens_total").increment(g.generated_tokens as u64);
+    }
+    if answer.abstained {
+        metrics::counter!("curator_abstentions_total").increment(1);
+    }
+}
+
+/// Waits for the whole answer.
+pub async fn collect_answer(mut rx: UnboundedReceiver<Progress>) -> Result<Answer, AppError> {
+    while let Some(progress) = rx.recv().await {
+        match progress {
+            Progress::Done(answer) => return Ok(*answer),
+            Progress::Failed(e) => return Err(e),
+            Progress::Retrieved { .. } | Progress::Delta(_) => {}
+        }
+    }
+    Err(AppError::Internal("the answer stopped without a result".into()))
+}
+
+/// Binds `server.bind` and serves until Ctrl-C.
+pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
+    let bind = state.curator.settings.server.bind.clone();
+    let listener = tokio::net::TcpListener::bind(&bind).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, router(state)).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await
+}
