@@ -103,7 +103,7 @@ pub struct GenerationSettings {
     pub temperature: f32,
     pub seed: u32,
     pub queue_depth: usize,
-    pub deadline_seconds: u64,
+    pub deadline_seconds: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,9 +179,9 @@ impl Settings {
             return Err(ConfigError::Invalid("hnsw.max_connections must be in 1..=256".into()));
         }
         let g = &self.generation;
-        if g.context_tokens < 512 || g.max_answer_tokens == 0 || g.deadline_seconds == 0 || g.temperature < 0.0 {
+        if g.context_tokens < 512 || g.max_answer_tokens == 0 || g.deadline_seconds <= 0.0 || g.temperature < 0.0 {
             return Err(ConfigError::Invalid(
-                "generation.context_tokens must be at least 512, max_answer_tokens and deadline_seconds at least 1, temperature non-negative".into(),
+                "generation.context_tokens must be at least 512, max_answer_tokens at least 1, deadline_seconds positive, temperature non-negative".into(),
             ));
         }
         let a = &self.answer;

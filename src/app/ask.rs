@@ -108,9 +108,14 @@ impl Curator {
         if question.is_empty() {
             return Err(AskError::EmptyQuestion);
         }
-        let llm = self.llm.as_ref().ok_or_else(|| AskError::NoModel(self.llm_status.clone()))?;
+        // The model is looked up only where it is needed: an abstention never touches it.
+        let llm = || self.llm.as_ref().ok_or_else(|| AskError::NoModel(self.llm_status.clone()));
         let settings = &self.settings.answer;
-        let history = bounded_history(&request.history, settings.history_budget_tokens, |t| llm.count_tokens(t));
+        let history = if request.history.is_empty() {
+            Vec::new()
+        } else {
+            bounded_history(&request.history, settings.history_budget_tokens, |t| llm().map_or(t.len() / 4, |l| l.count_tokens(t)))
+        };
         let mut timings = AskTimings::default();
 
         let retrieval_query = if history.is_empty() { question.to_string() } else { self.rewrite(question, &history)? };
@@ -120,14 +125,14 @@ impl Curator {
         let search = self.search(generation, &self.request(&retrieval_query, Mode::Hybrid, Some(k), request.filters.clone()))?;
         timings.retrieval = search.timings.clone();
         let (relevance, relevance_signal, threshold) = self.relevance(&search.hits);
-        let per_source = settings.source_budget_tokens / search.hits.len().max(1);
-        let sources: Vec<Source> = search
-            .hits
-            .iter()
-            .enumerate()
-            .map(|(i, hit)| source_of(generation, hit, i + 1, per_source, &|t| llm.count_tokens(t)))
-            .collect();
-        let abstained = sources.is_empty() || relevance < threshold;
+        let abstained = search.hits.is_empty() || relevance < threshold;
+        let sources: Vec<Source> = if abstained {
+            Vec::new()
+        } else {
+            let llm = llm()?;
+            let per_source = settings.source_budget_tokens / search.hits.len();
+            search.hits.iter().enumerate().map(|(i, hit)| source_of(generation, hit, i + 1, per_source, &|t| llm.count_tokens(t))).collect()
+        };
         if !on_event(AskEvent::Retrieved { retrieval_query: &retrieval_query, sources: &sources, abstained }) {
             return Err(AskError::Generate(GenerateError::WorkerGone));
         }
@@ -142,14 +147,13 @@ impl Curator {
             citations: Vec::new(),
             sentences: Vec::new(),
             sources,
-            model: Some(llm.name.clone()),
+            model: self.llm.as_ref().map(|l| l.name.clone()),
             generation: None,
             timings,
         };
         if abstained {
             // The model is not asked: it would answer anyway, from memory.
             answer.answer = self.prompts.no_answer(question)?;
-            answer.sources.clear();
             on_event(AskEvent::Delta(&answer.answer));
             answer.timings.total_ms = ms(started);
             return Ok(answer);
@@ -159,7 +163,7 @@ impl Curator {
             Message { role: "system", content: self.prompts.system()? },
             Message { role: "user", content: self.prompts.question(&answer.sources, &history, question)? },
         ];
-        let mut events = llm.generate(&messages, None)?;
+        let mut events = llm()?.generate(&messages, None)?;
         let mut filter = CitationFilter::new(answer.sources.len());
         let mut text = String::new();
         let generation_started = Instant::now();

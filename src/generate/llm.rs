@@ -41,8 +41,8 @@ pub enum GenerateError {
     PromptTooLong { needed: usize, context: usize },
     #[error("the answer queue is full ({0} waiting); try again shortly")]
     QueueFull(usize),
-    #[error("generation passed its deadline of {0} s")]
-    Deadline(u64),
+    #[error("generation passed its deadline of {0} s (generation.deadline_seconds)")]
+    Deadline(f64),
     #[error("the generation worker has stopped")]
     WorkerGone,
     #[error("llama.cpp failed: {0}")]
@@ -83,7 +83,7 @@ struct Job {
     prompt: Vec<LlamaToken>,
     max_tokens: usize,
     deadline: Instant,
-    deadline_seconds: u64,
+    deadline_seconds: f64,
     events: UnboundedSender<TokenEvent>,
 }
 
@@ -182,7 +182,7 @@ impl Llm {
         let max_tokens = wanted.min(self.context_tokens - prompt.len());
         let (events, receiver) = unbounded_channel();
         let deadline_seconds = self.settings.deadline_seconds;
-        let job = Job { prompt, max_tokens, deadline: Instant::now() + Duration::from_secs(deadline_seconds), deadline_seconds, events };
+        let job = Job { prompt, max_tokens, deadline: Instant::now() + Duration::from_secs_f64(deadline_seconds), deadline_seconds, events };
         self.waiting.fetch_add(1, Ordering::Relaxed);
         match self.jobs.try_send(job) {
             Ok(()) => Ok(receiver),
@@ -273,6 +273,9 @@ impl Worker {
             cached.extend_from_slice(block);
         }
         let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
+        if Instant::now() > job.deadline {
+            return Err(GenerateError::Deadline(job.deadline_seconds));
+        }
         let _ = job.events.send(TokenEvent::Started { prompt_tokens: job.prompt.len(), reused_tokens: reused, prompt_ms });
 
         let mut sampler = if self.temperature <= 0.0 {

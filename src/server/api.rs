@@ -60,7 +60,7 @@ pub async fn ask_stream(
 pub fn refuse_when_full(state: &AppState) -> Result<(), AppError> {
     if let Some(llm) = &state.curator.llm {
         let depth = state.curator.settings.generation.queue_depth;
-        if llm.queue_depth() >= depth {
+        if depth > 0 && llm.queue_depth() >= depth {
             return Err(AppError::Busy(format!("the answer queue is full ({depth} waiting); try again shortly")));
         }
     }

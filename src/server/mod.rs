@@ -41,6 +41,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(curator: Curator) -> Arc<AppState> {
+        prometheus();
         let generation = curator.load_generation().ok().map(Arc::new);
         Arc::new(AppState { curator, generation: RwLock::new(generation), ingest_lock: tokio::sync::Mutex::new(()), started: Instant::now() })
     }
@@ -163,9 +164,6 @@ fn check_question(state: &AppState, question: &str) -> Result<(), AppError> {
 /// event finds nobody listening and the model stops.
 pub fn start_answer(state: Arc<AppState>, request: AskRequest) -> Result<UnboundedReceiver<Progress>, AppError> {
     check_question(&state, &request.question)?;
-    if state.curator.llm.is_none() {
-        return Err(AppError::Unavailable(state.curator.llm_status.clone()));
-    }
     let generation = state.generation()?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::task::spawn_blocking(move || {

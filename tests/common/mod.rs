@@ -47,3 +47,18 @@ pub fn ingest(curator: &Curator, records: Vec<MuseumRecord>) -> curator::ingest:
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_curator"))
 }
+
+/// Settings for `data_dir` with extra `CURATOR_*` overrides (these win over the environment).
+pub fn settings_with(data_dir: &Path, overrides: &[(&str, &str)]) -> Settings {
+    let dir = data_dir.display().to_string();
+    Settings::load_with_env(None, |var| {
+        if var == "CURATOR_PATHS_DATA_DIR" {
+            return Some(dir.clone());
+        }
+        overrides.iter().rev().find(|(name, _)| *name == var).map(|(_, v)| v.to_string()).or_else(|| std::env::var(var).ok())
+    })
+    .expect("settings")
+}
+
+/// The smallest GGUF (SmolLM2-135M): fine for plumbing, useless for answers.
+pub const TINY_LLM: &str = "smollm2-135m-instruct-q4_1.gguf";

@@ -1,0 +1,302 @@
+//! The HTTP routes, called on the router directly (no port): success and every error class, streaming,
+//! citations, the queue, cancellation and abstention. Generation uses the smallest model: these tests
+//! check the plumbing, not the answers.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use curator::app::Curator;
+use curator::server::{router, AppState};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+struct Server {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+/// A server over the hand-written sample records, with the given settings on top of the defaults.
+fn server(overrides: &[(&str, &str)], with_llm: bool) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec![("CURATOR_GENERATION_MODEL", common::TINY_LLM), ("CURATOR_SERVER_API_KEY", "test-key")];
+    all.extend_from_slice(overrides);
+    let mut curator = Curator::open(common::settings_with(dir.path(), &all)).expect("models (scripts/fetch-models.sh)");
+    common::ingest(&curator, common::sample_records());
+    if with_llm {
+        curator.load_llm().expect("the tiny test model (scripts/fetch-models.sh llm-tiny)");
+    }
+    Server { router: router(AppState::new(curator)), _dir: dir }
+}
+
+async fn send(router: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, headers, value)
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+fn post(uri: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(uri).header(header::CONTENT_TYPE, "application/json").body(body.into()).unwrap()
+}
+
+fn post_json(uri: &str, value: &Value) -> Request<Body> {
+    post(uri, value.to_string())
+}
+
+/// The error body names the problem.
+fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, mentions: &str) {
+    assert_eq!(status, expected, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_else(|| panic!("not a JSON error: {body}"));
+    assert!(message.contains(mentions), "{message:?} should mention {mentions:?}");
+}
+
+/// Server-sent events of a streamed response, as (event name, data) pairs.
+async fn read_events(response: axum::response::Response) -> Vec<(String, String)> {
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    parse_events(&String::from_utf8_lossy(&bytes))
+}
+
+fn parse_events(text: &str) -> Vec<(String, String)> {
+    text.split("\n\n")
+        .filter_map(|block| {
+            let mut name = "message".to_string();
+            let mut data = Vec::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_string();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push(v.trim_start().to_string());
+                }
+            }
+            (!data.is_empty()).then(|| (name, data.join("\n")))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_records_health_and_their_errors() {
+    let s = server(&[], false);
+    let (status, _, body) = send(&s.router, get("/api/search?q=Arnolfini%20van%20Eyck&k=3")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["hits"][0]["record_id"], "sample:arnolfini");
+    assert!(body["hits"][0]["stages"]["bm25"]["rank"].is_number(), "per-stage ranks: {body}");
+
+    let (status, _, body) = send(&s.router, get("/api/search?q=painting&mode=bm25&maker=vermeer&k=10")).await;
+    assert_eq!(status, StatusCode::OK);
+    let makers: Vec<&Value> = body["hits"].as_array().unwrap().iter().map(|h| &h["makers"][0]).collect();
+    assert!(!makers.is_empty() && makers.iter().all(|m| m.as_str().unwrap().contains("Vermeer")), "{makers:?}");
+
+    let (status, _, body) = send(&s.router, get("/api/search?q=x&colour=red")).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "colour");
+    let (status, _, body) = send(&s.router, get("/api/search?mode=bm25")).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "q");
+    let (status, _, body) = send(&s.router, get("/api/search?q=x&k=0")).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "k must be");
+    let (status, _, body) = send(&s.router, get("/api/search?q=x&mode=fuzzy")).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "fuzzy");
+    let (status, _, body) = send(&s.router, get("/api/search?q=x&year=18x0")).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "year");
+
+    let (status, _, body) = send(&s.router, get("/api/records/sample:milkmaid")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["title"], "The Milkmaid");
+    let (status, _, body) = send(&s.router, get("/api/records/sample:nothing")).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "sample:nothing");
+    let (status, _, body) = send(&s.router, get("/no/such/route")).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "route");
+
+    let (status, _, body) = send(&s.router, get("/healthz")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["index"]["records"], 36);
+
+    let (status, _, text) = send(&s.router, get("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text.as_str().unwrap().contains("curator_requests_total"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_answer_requests_get_a_4xx_that_names_the_problem() {
+    let s = server(&[("CURATOR_SERVER_MAX_QUESTION_CHARS", "200"), ("CURATOR_SERVER_MAX_BODY_BYTES", "4096")], false);
+    let r = &s.router;
+    let (status, _, body) = send(r, post_json("/api/ask", &json!({ "question": "   " }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "empty");
+    let (status, _, body) = send(r, post_json("/api/ask", &json!({ "question": "why ".repeat(60) }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "limit is 200");
+    let (status, _, body) = send(r, post("/api/ask", "{\"question\": \"who\"")).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid JSON");
+    let (status, _, body) = send(r, post_json("/api/ask", &json!({ "question": "who", "filters": { "colour": "red" } }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "colour");
+    let (status, _, body) = send(r, post_json("/api/ask", &json!({ "question": "who", "k": 1000 }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "k must be");
+    let (status, _, body) = send(r, post("/api/ask", format!("{{\"question\": \"{}\"}}", "a".repeat(8000)))).await;
+    assert_error(status, &body, StatusCode::PAYLOAD_TOO_LARGE, "4096");
+    let (status, _, body) = send(r, post_json("/v1/chat/completions", &json!({ "messages": [] }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "user message");
+    let (status, _, body) = send(r, post_json("/v1/chat/completions", &json!({ "messages": [{ "role": "wizard", "content": "hi" }] }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "wizard");
+    let (status, _, body) = send(r, post_json("/v1/chat/completions", &json!({ "model": "x" }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "messages");
+    // No model loaded: a question that needs one is refused with 503, not a panic.
+    let (status, _, body) = send(r, post_json("/api/ask", &json!({ "question": "Who painted The Milkmaid?" }))).await;
+    assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "answering is off");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_needs_the_api_key_and_makes_records_searchable() {
+    let s = server(&[], false);
+    let record = json!({ "records": [{ "id": "sample:new-one", "source": "sample", "title": "Zebra in a Snowstorm", "makers": ["Test Painter"],
+        "description": "A zebra stands alone in a snowstorm." }, { "id": "nocolon", "source": "sample", "title": "Broken" }] });
+    let (status, _, body) = send(&s.router, post_json("/api/ingest", &record)).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "API key");
+    let wrong = Request::post("/api/ingest").header(header::AUTHORIZATION, "Bearer nope").body(Body::from(record.to_string())).unwrap();
+    let (status, _, _) = send(&s.router, wrong).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let right = Request::post("/api/ingest").header(header::AUTHORIZATION, "Bearer test-key").body(Body::from(record.to_string())).unwrap();
+    let (status, _, body) = send(&s.router, right).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["report"]["added"], 1);
+    assert_eq!(body["rejected"][0]["id"], "nocolon", "the invalid record is reported, the valid one ingested: {body}");
+    let (status, _, body) = send(&s.router, get("/api/search?q=zebra%20snowstorm&k=1")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["hits"][0]["record_id"], "sample:new-one");
+
+    let off = server(&[("CURATOR_SERVER_API_KEY", "")], false);
+    let (status, _, body) = send(&off.router, post_json("/api/ingest", &record)).await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "api_key");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unanswerable_path_does_not_call_the_model() {
+    // No model is loaded at all, and a threshold nothing passes: the answer must still come, from the
+    // no-answer template, without generation.
+    let s = server(&[("CURATOR_ANSWER_ABSTAIN_BELOW_DENSE", "1.5"), ("CURATOR_ANSWER_ABSTAIN_BELOW", "1.5")], false);
+    let (status, _, body) = send(&s.router, post_json("/api/ask", &json!({ "question": "What is the airspeed of an unladen swallow?" }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["abstained"], true);
+    assert!(body["answer"].as_str().unwrap().contains("no record"), "{body}");
+    assert!(body["generation"].is_null() && body["citations"].as_array().unwrap().is_empty(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_stream_with_citations_over_both_apis() {
+    let s = server(&[("CURATOR_GENERATION_MAX_ANSWER_TOKENS", "48")], true);
+    let question = json!({ "question": "Who painted The Milkmaid?", "k": 3 });
+
+    let (status, _, body) = send(&s.router, post_json("/api/ask", &question)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sources = body["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), 3);
+    assert_eq!(sources[0]["number"], 1);
+    assert!(sources.iter().any(|s| s["record_id"] == "sample:milkmaid"), "{body}");
+    for c in body["citations"].as_array().unwrap() {
+        let n = c["number"].as_u64().unwrap() as usize;
+        assert!((1..=3).contains(&n), "a citation outside the given sources survived: {c}");
+        assert_eq!(c["record_id"], sources[n - 1]["record_id"]);
+    }
+    assert!(body["timings"]["first_token_ms"].is_number(), "{body}");
+
+    let response = s.router.clone().oneshot(post_json("/api/ask/stream", &question)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let events = read_events(response).await;
+    let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.first(), Some(&"sources"), "{names:?}");
+    assert_eq!(names.last(), Some(&"answer"), "{names:?}");
+    assert!(names.contains(&"delta"), "{names:?}");
+    let final_answer: Value = serde_json::from_str(&events.last().unwrap().1).unwrap();
+    assert!(final_answer["citations"].is_array() && final_answer["sentences"].is_array(), "{final_answer}");
+    // The fixed head of the prompt was evaluated by the first request and reused by this one.
+    assert!(final_answer["generation"]["reused_tokens"].as_u64().unwrap() > 50, "{}", final_answer["generation"]);
+    let streamed: String = events
+        .iter()
+        .filter(|(n, _)| n == "delta")
+        .map(|(_, d)| serde_json::from_str::<Value>(d).unwrap()["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(streamed.split_whitespace().collect::<Vec<_>>(), final_answer["answer"].as_str().unwrap().split_whitespace().collect::<Vec<_>>());
+
+    let chat = json!({ "model": "anything", "messages": [{ "role": "system", "content": "ignored" }, { "role": "user", "content": "Who painted The Milkmaid?" }] });
+    let (status, _, body) = send(&s.router, post_json("/v1/chat/completions", &chat)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["object"], "chat.completion");
+    assert_eq!(body["choices"][0]["message"]["role"], "assistant");
+    assert!(body["citations"].is_array() && body["sources"].is_array(), "{body}");
+
+    let mut streaming = chat.clone();
+    streaming["stream"] = json!(true);
+    let response = s.router.clone().oneshot(post_json("/v1/chat/completions", &streaming)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let events = read_events(response).await;
+    assert_eq!(events.last().unwrap().1, "[DONE]");
+    let chunks: Vec<Value> = events[..events.len() - 1].iter().map(|(_, d)| serde_json::from_str(d).unwrap()).collect();
+    assert!(chunks.iter().all(|c| c["object"] == "chat.completion.chunk"), "{chunks:?}");
+    let last = &chunks[chunks.len() - 1];
+    assert!(last["choices"][0]["finish_reason"].is_string(), "{last}");
+    assert!(last["citations"].is_array() && last["sources"].is_array(), "the stream carries the citations: {last}");
+
+    let (status, _, body) = send(&s.router, get("/v1/models")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["object"], "list");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_gets_503_and_a_client_that_leaves_frees_the_worker() {
+    // No waiting room: while the worker answers one request, a second is refused.
+    let s = server(&[("CURATOR_GENERATION_QUEUE_DEPTH", "0"), ("CURATOR_GENERATION_MAX_ANSWER_TOKENS", "384")], true);
+    let question = json!({ "question": "Describe The Night Watch in detail, everything you know.", "k": 5 });
+    let response = s.router.clone().oneshot(post_json("/api/ask/stream", &question)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut body = response.into_body();
+    // Wait for the first piece of text: the worker is generating.
+    let mut seen = String::new();
+    while !seen.contains("event: delta") {
+        let frame = body.frame().await.expect("stream ended before any text").unwrap();
+        if let Some(data) = frame.data_ref() {
+            seen.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    let (status, headers, error) = send(&s.router, post_json("/api/ask", &json!({ "question": "Who painted The Milkmaid?" }))).await;
+    assert_error(status, &error, StatusCode::SERVICE_UNAVAILABLE, "queue is full");
+    assert!(headers.contains_key(header::RETRY_AFTER));
+
+    // The client goes away: the generation is cancelled and the worker takes the next request.
+    drop(body);
+    let started = Instant::now();
+    loop {
+        let (status, _, body) = send(&s.router, post_json("/api/ask", &json!({ "question": "Who painted The Milkmaid?", "k": 1 }))).await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(started.elapsed() < Duration::from_secs(3), "the worker was not freed after the client left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generation_past_its_deadline_ends_with_a_clear_error() {
+    let s = server(&[("CURATOR_GENERATION_DEADLINE_SECONDS", "0.001")], true);
+    let (status, _, body) = send(&s.router, post_json("/api/ask", &json!({ "question": "Who painted The Milkmaid?" }))).await;
+    assert_error(status, &body, StatusCode::GATEWAY_TIMEOUT, "deadline");
+}
+
+#[test]
+fn every_route_is_in_the_openapi_document() {
+    let doc: Value = serde_json::from_str(curator::server::OPENAPI).unwrap();
+    let source = std::fs::read_to_string(common::repo().join("src/server/mod.rs")).unwrap();
+    let routes: Vec<&str> = source.lines().filter_map(|l| l.trim().strip_prefix(".route(\"")).map(|r| r.split('"').next().unwrap()).collect();
+    assert!(routes.len() >= 10, "{routes:?}");
+    for route in routes {
+        assert!(doc["paths"].get(route).is_some(), "{route} is not documented in src/server/openapi.json");
+    }
+}
+
