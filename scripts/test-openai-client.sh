@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Starts `curator serve` with the smallest model over the sample records on a free local port and runs
+# tests/openai_client.py with the official openai Python client (pip-installed into a cached venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+curator="$CARGO_TARGET_DIR/release/curator"
+venv="${CURATOR_TEST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/test-venv}"
+
+if ! "$venv/bin/python" -c "import openai" 2>/dev/null; then
+  echo "== openai client in $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "openai==3.54.0" || { echo "test-openai-client: pip could not install openai (is PyPI reachable?)" >&2; exit 1; }
+fi
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf CURATOR_GENERATION_MAX_ANSWER_TOKENS=64
+"$curator" ingest corpus/sample.jsonl >/dev/null
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+"$curator" serve --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; echo "test-openai-client: the server did not start" >&2; exit 1; }
+  sleep 0.5
+done
+echo "== openai client against curator serve on port $port"
+CURATOR_URL="http://127.0.0.1:$port" "$venv/bin/python" tests/openai_client.py
