@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set-up, ingest the default corpus, then answer a search.
+# The main job on a fresh machine: set-up, ingest the default corpus, then serve the HTTP API (Ctrl-C
+# stops it; CURATOR_SERVE=0 stops after a search instead).
 # The default corpus is ../shared/corpus when it is there, else the repository's own corpus/ sample;
 # CURATOR_CORPUS overrides it. Re-running skips everything already done (unchanged records write nothing).
 set -euo pipefail
@@ -30,3 +31,7 @@ if [ ! -f "$models/reranker/model_int8.onnx" ]; then
 fi
 printf '\n== search\n'
 "$curator" search "${CURATOR_QUERY:-a warship towed up the Thames at sunset}" --k 5
+if [ "${CURATOR_SERVE:-1}" != 0 ]; then
+  printf '\n== serve (OpenAI-compatible chat at /v1/chat/completions, cited answers at /api/ask)\n'
+  exec "$curator" serve
+fi

@@ -40,12 +40,31 @@ pub enum BenchCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Answer questions with the configured model against the current index, in one process as the
+    /// server does: time to first token, prompt and generation speed; and llama.cpp's own llama-bench
+    /// for the same model and threads, when given.
+    Answer {
+        #[arg(long, default_value = "eval/bench_queries.txt")]
+        queries: PathBuf,
+        /// Questions answered (the first N of the file), after one warm-up answer.
+        #[arg(long, default_value_t = 10)]
+        questions: usize,
+        /// Sources per question.
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// llama-bench binary (scripts/build-llama-bench.sh builds it).
+        #[arg(long)]
+        llama_bench: Option<PathBuf>,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 pub fn run(command: BenchCommand, settings: Settings) -> Result<()> {
     match command {
         BenchCommand::Ingest { paths, out, keep } => bench_ingest(settings, &paths, out, keep),
         BenchCommand::Search { queries, runs, out } => bench_search(settings, &queries, runs, out),
+        BenchCommand::Answer { queries, questions, k, llama_bench, out } => bench_answer(settings, &queries, questions, k, llama_bench, out),
     }
 }
 
@@ -247,6 +266,97 @@ fn ann_tradeoff(curator: &Curator, generation: &Generation, queries: &[&str], ru
         });
     }
     Ok((exact_qps, points))
+}
+
+#[derive(Debug, Serialize)]
+struct AnswerFigures {
+    model: String,
+    threads: usize,
+    flash_attention: bool,
+    questions: usize,
+    sources: usize,
+    prompt_tokens_p50: f64,
+    /// Prompt tokens whose KV state came from the previous question (the fixed instructions).
+    reused_tokens_p50: f64,
+    retrieval_p50_ms: f64,
+    first_token_p50_ms: f64,
+    first_token_p95_ms: f64,
+    prompt_tokens_per_s_p50: f64,
+    generation_tokens_per_s_p50: f64,
+    llama_bench: Option<serde_json::Value>,
+    /// curator's generation tokens/s over llama-bench's at the same depth (1.0: no overhead).
+    generation_ratio: Option<f64>,
+    prompt_ratio: Option<f64>,
+}
+
+fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k: usize, llama_bench: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
+    let text = std::fs::read_to_string(queries_path).with_context(|| format!("reading {}", queries_path.display()))?;
+    let queries: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).take(questions + 1).collect();
+    anyhow::ensure!(queries.len() >= 2, "{} needs at least two queries", queries_path.display());
+    let mut curator = Curator::open(settings)?;
+    curator.load_llm()?;
+    let generation = curator.load_generation()?;
+    let (mut prompt_tokens, mut reused, mut retrieval, mut first, mut prompt_speed, mut speed) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (i, query) in queries.iter().enumerate() {
+        let request = crate::app::AskRequest { question: query.to_string(), k: Some(k), ..Default::default() };
+        let answer = curator.ask(&generation, &request, &mut |_| true)?;
+        let Some(stats) = answer.generation else { continue };
+        eprintln!("{}/{} {:.0} ms to first token, {} prompt tokens: {}", i, queries.len() - 1, answer.timings.first_token_ms.unwrap_or(0.0), stats.prompt_tokens, query);
+        if i == 0 {
+            continue; // warm-up: nothing cached yet
+        }
+        let evaluated = (stats.prompt_tokens - stats.reused_tokens) as f64;
+        prompt_tokens.push(stats.prompt_tokens as f64);
+        reused.push(stats.reused_tokens as f64);
+        retrieval.push(answer.timings.retrieval.total_ms);
+        first.push(answer.timings.first_token_ms.unwrap_or(0.0));
+        prompt_speed.push(evaluated * 1000.0 / stats.prompt_ms.max(1e-6));
+        speed.push(stats.tokens_per_second);
+    }
+    let g = &curator.settings.generation;
+    let threads = if g.threads == 0 { crate::available_cores() } else { g.threads };
+    let depth = percentile(&mut prompt_tokens.clone(), 0.5) as usize;
+    let bench = match &llama_bench {
+        Some(path) => Some(run_llama_bench(path, &curator.settings.llm_path(), threads, g.flash_attention, depth)?),
+        None => None,
+    };
+    let generation_tps = percentile(&mut speed, 0.5);
+    let prompt_tps = percentile(&mut prompt_speed, 0.5);
+    let figures = AnswerFigures {
+        model: curator.settings.llm_path().display().to_string(),
+        threads,
+        flash_attention: g.flash_attention,
+        questions: first.len(),
+        sources: k,
+        prompt_tokens_p50: percentile(&mut prompt_tokens, 0.5),
+        reused_tokens_p50: percentile(&mut reused, 0.5),
+        retrieval_p50_ms: percentile(&mut retrieval, 0.5),
+        first_token_p50_ms: percentile(&mut first, 0.5),
+        first_token_p95_ms: percentile(&mut first, 0.95),
+        prompt_tokens_per_s_p50: prompt_tps,
+        generation_tokens_per_s_p50: generation_tps,
+        generation_ratio: bench.as_ref().map(|b| generation_tps / b.1),
+        prompt_ratio: bench.as_ref().map(|b| prompt_tps / b.0),
+        llama_bench: bench.map(|b| b.2),
+    };
+    println!("{}", serde_json::to_string_pretty(&figures)?);
+    write_json(out, &figures)
+}
+
+/// llama-bench's prompt and generation tokens/s for `model` (prompt of `depth` tokens; generation of
+/// 64 tokens after `depth` tokens of context, as an answer is generated), and its JSON.
+fn run_llama_bench(binary: &PathBuf, model: &std::path::Path, threads: usize, flash: bool, depth: usize) -> Result<(f64, f64, serde_json::Value)> {
+    let output = std::process::Command::new(binary)
+        .args(["-m", &model.display().to_string(), "-t", &threads.to_string(), "-fa", if flash { "1" } else { "0" }])
+        .args(["-p", &depth.to_string(), "-n", "64", "-d", &depth.to_string(), "-r", "3", "-o", "json"])
+        .output()
+        .with_context(|| format!("running {}", binary.display()))?;
+    anyhow::ensure!(output.status.success(), "llama-bench failed: {}", String::from_utf8_lossy(&output.stderr));
+    let runs: serde_json::Value = serde_json::from_slice(&output.stdout).context("llama-bench JSON")?;
+    let rate = |want_prompt: bool| -> Option<f64> {
+        runs.as_array()?.iter().find(|r| (r["n_prompt"].as_u64().unwrap_or(0) > 0) == want_prompt).and_then(|r| r["avg_ts"].as_f64())
+    };
+    Ok((rate(true).unwrap_or(0.0), rate(false).unwrap_or(0.0), runs))
 }
 
 pub fn percentile(values: &mut [f64], p: f64) -> f64 {

@@ -198,9 +198,13 @@ pub struct AbstentionReport {
     pub answerable: usize,
     pub unanswerable: usize,
     pub rows: Vec<ThresholdRow>,
-    /// The threshold with the best balanced accuracy (mean of the two shares above).
+    /// The threshold that declines the most unanswerable questions while still answering at least
+    /// `KEEP_ANSWERABLE` of the answerable ones (the lowest such threshold on a tie).
     pub best: f32,
 }
+
+/// Share of answerable questions the chosen abstention threshold must still answer.
+pub const KEEP_ANSWERABLE: f64 = 0.95;
 
 /// The relevance `ask` would see for each question, and how each threshold would split them.
 pub fn abstention_sweep(curator: &Curator, generation: &Generation, questions: &[Question]) -> Result<AbstentionReport, EvalError> {
@@ -230,16 +234,23 @@ pub fn abstention_sweep(curator: &Curator, generation: &Generation, questions: &
             answered_with_gold_source: ratio(with_gold, answerable),
         });
     }
-    let best = rows
-        .iter()
-        .max_by(|a, b| (a.answered_answerable + a.declined_unanswerable).total_cmp(&(b.answered_answerable + b.declined_unanswerable)))
-        .map_or(0.0, |r| r.threshold);
+    // Declining an answerable question costs the user an answer; answering an unanswerable one still
+    // meets the model's own instruction to say the collection has no record. So the threshold may cost
+    // at most 5% of the answerable questions.
+    let mut best = (0.0, 0.0);
+    for row in rows.iter().filter(|r| r.answered_answerable >= KEEP_ANSWERABLE) {
+        if row.declined_unanswerable > best.1 {
+            best = (row.threshold, row.declined_unanswerable);
+        }
+    }
+    let best = best.0;
     Ok(AbstentionReport { signal, answerable, unanswerable, rows, best })
 }
 
 pub fn abstention_markdown(r: &AbstentionReport) -> String {
     let mut out = format!(
-        "abstention by {} ({} answerable, {} unanswerable questions); best balanced threshold {:.3}\n\n\
+        "abstention by {} ({} answerable, {} unanswerable questions); chosen threshold {:.3} (declines the most \
+         unanswerable questions while answering at least 95% of the answerable ones)\n\n\
          | threshold | answerable answered | unanswerable declined | answered with gold source |\n|---|---|---|---|\n",
         r.signal, r.answerable, r.unanswerable, r.best
     );
