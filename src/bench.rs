@@ -315,9 +315,10 @@ fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k:
     }
     let g = &curator.settings.generation;
     let threads = if g.threads == 0 { crate::available_cores() } else { g.threads };
-    let depth = percentile(&mut prompt_tokens.clone(), 0.5) as usize;
+    let prompt = percentile(&mut prompt_tokens.clone(), 0.5) as usize;
+    let kept = percentile(&mut reused.clone(), 0.5) as usize;
     let bench = match &llama_bench {
-        Some(path) => Some(run_llama_bench(path, &curator.settings.llm_path(), threads, g.flash_attention, depth)?),
+        Some(path) => Some(run_llama_bench(path, &curator.settings.llm_path(), threads, g.flash_attention, prompt, kept)?),
         None => None,
     };
     let generation_tps = percentile(&mut speed, 0.5);
@@ -343,20 +344,23 @@ fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k:
     write_json(out, &figures)
 }
 
-/// llama-bench's prompt and generation tokens/s for `model` (prompt of `depth` tokens; generation of
-/// 64 tokens after `depth` tokens of context, as an answer is generated), and its JSON.
-fn run_llama_bench(binary: &PathBuf, model: &std::path::Path, threads: usize, flash: bool, depth: usize) -> Result<(f64, f64, serde_json::Value)> {
-    let output = std::process::Command::new(binary)
-        .args(["-m", &model.display().to_string(), "-t", &threads.to_string(), "-fa", if flash { "1" } else { "0" }])
-        .args(["-p", &depth.to_string(), "-n", "64", "-d", &depth.to_string(), "-r", "3", "-o", "json"])
-        .output()
-        .with_context(|| format!("running {}", binary.display()))?;
-    anyhow::ensure!(output.status.success(), "llama-bench failed: {}", String::from_utf8_lossy(&output.stderr));
-    let runs: serde_json::Value = serde_json::from_slice(&output.stdout).context("llama-bench JSON")?;
-    let rate = |want_prompt: bool| -> Option<f64> {
-        runs.as_array()?.iter().find(|r| (r["n_prompt"].as_u64().unwrap_or(0) > 0) == want_prompt).and_then(|r| r["avg_ts"].as_f64())
+/// llama-bench's tokens/s for the same work as a median answer: evaluating `prompt - reused` prompt
+/// tokens after `reused` cached ones, and generating 64 tokens after `prompt` tokens of context.
+fn run_llama_bench(binary: &PathBuf, model: &std::path::Path, threads: usize, flash: bool, prompt: usize, reused: usize) -> Result<(f64, f64, serde_json::Value)> {
+    let run = |args: &[String]| -> Result<serde_json::Value> {
+        let output = std::process::Command::new(binary)
+            .args(["-m", &model.display().to_string(), "-t", &threads.to_string(), "-fa", if flash { "1" } else { "0" }, "-r", "3", "-o", "json"])
+            .args(args)
+            .output()
+            .with_context(|| format!("running {}", binary.display()))?;
+        anyhow::ensure!(output.status.success(), "llama-bench failed: {}", String::from_utf8_lossy(&output.stderr));
+        let runs: serde_json::Value = serde_json::from_slice(&output.stdout).context("llama-bench JSON")?;
+        runs.as_array().and_then(|r| r.first()).cloned().context("llama-bench printed no run")
     };
-    Ok((rate(true).unwrap_or(0.0), rate(false).unwrap_or(0.0), runs))
+    let prompt_run = run(&["-p".into(), (prompt - reused).to_string(), "-n".into(), "0".into(), "-d".into(), reused.to_string()])?;
+    let generation_run = run(&["-p".into(), "0".into(), "-n".into(), "64".into(), "-d".into(), prompt.to_string()])?;
+    let rate = |r: &serde_json::Value| r["avg_ts"].as_f64().unwrap_or(0.0);
+    Ok((rate(&prompt_run), rate(&generation_run), serde_json::json!([prompt_run, generation_run])))
 }
 
 pub fn percentile(values: &mut [f64], p: f64) -> f64 {

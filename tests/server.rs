@@ -243,6 +243,14 @@ async fn answers_stream_with_citations_over_both_apis() {
     assert!(last["choices"][0]["finish_reason"].is_string(), "{last}");
     assert!(last["citations"].is_array() && last["sources"].is_array(), "the stream carries the citations: {last}");
 
+    // A follow-up is rewritten into a standalone query from the history; the raw question is answered.
+    let follow_up = json!({ "question": "And when did he paint it?", "k": 2,
+        "history": [{ "role": "user", "content": "Who painted The Milkmaid?" }, { "role": "assistant", "content": "Johannes Vermeer [1]." }] });
+    let (status, _, body) = send(&s.router, post_json("/api/ask", &follow_up)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["question"], "And when did he paint it?");
+    assert_ne!(body["retrieval_query"], body["question"], "the follow-up was searched as it stood: {body}");
+
     let (status, _, body) = send(&s.router, get("/v1/models")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["object"], "list");
