@@ -102,6 +102,7 @@ pub struct GenerationSettings {
     pub max_answer_tokens: usize,
     pub temperature: f32,
     pub seed: u32,
+    pub repeat_penalty: f32,
     pub queue_depth: usize,
     pub deadline_seconds: f64,
 }

@@ -136,6 +136,7 @@ impl Llm {
             flash_attention: settings.flash_attention,
             temperature: settings.temperature,
             seed: settings.seed,
+            repeat_penalty: settings.repeat_penalty,
             waiting: Arc::clone(&waiting),
         };
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -204,8 +205,12 @@ struct Worker {
     flash_attention: bool,
     temperature: f32,
     seed: u32,
+    repeat_penalty: f32,
     waiting: Arc<AtomicUsize>,
 }
+
+/// Tokens the repetition penalty looks back over.
+const PENALTY_WINDOW: i32 = 64;
 
 const BATCH_TOKENS: usize = 512;
 
@@ -278,10 +283,11 @@ impl Worker {
         }
         let _ = job.events.send(TokenEvent::Started { prompt_tokens: job.prompt.len(), reused_tokens: reused, prompt_ms });
 
+        let penalties = LlamaSampler::penalties(self.model.n_vocab(), PENALTY_WINDOW, self.repeat_penalty, 0.0, 0.0);
         let mut sampler = if self.temperature <= 0.0 {
-            LlamaSampler::greedy()
+            LlamaSampler::chain_simple([penalties, LlamaSampler::greedy()])
         } else {
-            LlamaSampler::chain_simple([LlamaSampler::temp(self.temperature), LlamaSampler::dist(self.seed)])
+            LlamaSampler::chain_simple([penalties, LlamaSampler::temp(self.temperature), LlamaSampler::dist(self.seed)])
         };
         let vocab = self.model.vocab();
         let mut text = Utf8Pieces::default();
