@@ -281,7 +281,10 @@ fn source_of(generation: &Generation, hit: &Hit, number: usize, budget: usize, c
                 }
             }
             chosen.sort_unstable();
-            text = chosen.iter().map(|&i| bodies[i].1.as_str()).collect::<Vec<_>>().join(" ");
+            text = String::new();
+            for &i in &chosen {
+                text = join_overlapping(&text, &bodies[i].1);
+            }
         }
     }
     Source {
@@ -303,6 +306,25 @@ fn body_of(chunk_text: &str, generation: &Generation, record_id: &str) -> String
     }
 }
 
+/// Consecutive chunks of one description share a few words (chunking.overlap_tokens); joining them
+/// must not say those words twice, or the model repeats them.
+fn join_overlapping(first: &str, second: &str) -> String {
+    if first.is_empty() {
+        return second.to_string();
+    }
+    let longest = first.len().min(second.len()).min(400);
+    let overlap = second
+        .char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .take_while(|&end| end <= longest)
+        .filter(|&end| end >= 8 && first.ends_with(&second[..end]))
+        .last();
+    match overlap {
+        Some(end) => format!("{first}{}", &second[end..]),
+        None => format!("{first} {second}"),
+    }
+}
+
 fn strip_header(chunk_text: &str, header: &str) -> String {
     chunk_text.strip_prefix(header).unwrap_or(chunk_text).trim().to_string()
 }
@@ -319,4 +341,19 @@ fn best_citation_per_source(sentences: &[CheckedSentence]) -> Vec<Citation> {
     }
     best.sort_by_key(|c| c.number);
     best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlapping_chunks_join_without_saying_the_shared_words_twice() {
+        assert_eq!(
+            join_overlapping("The clothes and expressions of the figures", "expressions of the figures are northern."),
+            "The clothes and expressions of the figures are northern."
+        );
+        assert_eq!(join_overlapping("One sentence.", "Another one."), "One sentence. Another one.");
+        assert_eq!(join_overlapping("", "Start."), "Start.");
+    }
 }
