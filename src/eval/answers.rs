@@ -198,13 +198,14 @@ pub struct AbstentionReport {
     pub answerable: usize,
     pub unanswerable: usize,
     pub rows: Vec<ThresholdRow>,
-    /// The threshold that declines the most unanswerable questions while still answering at least
-    /// `KEEP_ANSWERABLE` of the answerable ones (the lowest such threshold on a tie).
+    /// The threshold with the most questions handled right (answerable answered plus unanswerable
+    /// declined) among those that still answer at least `KEEP_ANSWERABLE` of the answerable ones (the
+    /// lowest such threshold on a tie).
     pub best: f32,
 }
 
 /// Share of answerable questions the chosen abstention threshold must still answer.
-pub const KEEP_ANSWERABLE: f64 = 0.95;
+pub const KEEP_ANSWERABLE: f64 = 0.9;
 
 /// The relevance `ask` would see for each question, and how each threshold would split them.
 pub fn abstention_sweep(curator: &Curator, generation: &Generation, questions: &[Question]) -> Result<AbstentionReport, EvalError> {
@@ -236,11 +237,12 @@ pub fn abstention_sweep(curator: &Curator, generation: &Generation, questions: &
     }
     // Declining an answerable question costs the user an answer; answering an unanswerable one still
     // meets the model's own instruction to say the collection has no record. So the threshold may cost
-    // at most 5% of the answerable questions.
+    // at most a tenth of the answerable questions.
     let mut best = (0.0, 0.0);
     for row in rows.iter().filter(|r| r.answered_answerable >= KEEP_ANSWERABLE) {
-        if row.declined_unanswerable > best.1 {
-            best = (row.threshold, row.declined_unanswerable);
+        let right = row.answered_answerable + row.declined_unanswerable;
+        if right > best.1 {
+            best = (row.threshold, right);
         }
     }
     let best = best.0;
@@ -249,8 +251,8 @@ pub fn abstention_sweep(curator: &Curator, generation: &Generation, questions: &
 
 pub fn abstention_markdown(r: &AbstentionReport) -> String {
     let mut out = format!(
-        "abstention by {} ({} answerable, {} unanswerable questions); chosen threshold {:.3} (declines the most \
-         unanswerable questions while answering at least 95% of the answerable ones)\n\n\
+        "abstention by {} ({} answerable, {} unanswerable questions); chosen threshold {:.3} (the most questions \
+         handled right while answering at least 90% of the answerable ones)\n\n\
          | threshold | answerable answered | unanswerable declined | answered with gold source |\n|---|---|---|---|\n",
         r.signal, r.answerable, r.unanswerable, r.best
     );
