@@ -142,7 +142,7 @@ mod tests {
     fn sources_are_numbered_with_their_record_ids() {
         let prompts = Prompts::load(None).unwrap();
         let text = prompts.question(&[source(1), source(2)], &[], "Who painted it?").unwrap();
-        assert!(text.contains("[1] Title 1 by Jan van Eyck (1434)"), "{text}");
+        assert!(text.contains("[1] Title 1 by Jan van Eyck (1434), record sample:1"), "{text}");
         assert!(text.contains("[2] Title 2"), "{text}");
         assert!(text.contains("Question: Who painted it?"), "{text}");
         assert!(!text.contains("Earlier in this conversation"), "{text}");

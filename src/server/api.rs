@@ -185,7 +185,11 @@ pub async fn ingest(
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?
-    .map_err(|e| AppError::BadRequest(format!("ingest refused: {e}")))?;
+    .map_err(|e| match e {
+        // Another process (a CLI ingest) holds the writer lock: the client may retry.
+        crate::ingest::IngestError::Index(crate::index::IndexError::Busy(_)) => AppError::Busy(e.to_string()),
+        other => AppError::Internal(format!("ingest failed: {other}")),
+    })?;
     state.reload()?;
     Ok(Json(IngestResponse { report, rejected }))
 }
