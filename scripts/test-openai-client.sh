@@ -23,7 +23,7 @@ port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); 
 "$curator" serve --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 120); do
-  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+  python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=2)" 2>/dev/null && break
   kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; echo "test-openai-client: the server did not start" >&2; exit 1; }
   sleep 0.5
 done
