@@ -59,7 +59,7 @@ def main():
     ap.add_argument("--layers", type=int, default=6, help="transformer layers kept from the base")
     ap.add_argument("--negatives", type=int, default=7, help="negatives per group in training")
     ap.add_argument("--batch-groups", type=int, default=4)
-    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--head-lr", type=float, default=1e-3)
     ap.add_argument("--eval-every", type=int, default=300)

@@ -39,7 +39,7 @@ fi
 out="$models/reranker.training"
 rm -rf "$out"
 echo "== training"
-"$venv/bin/python" scripts/train-reranker.py --data "$data" --base "$models/all-minilm-l6-v2-hf" --out "$out" "$@"
+"$venv/bin/python" scripts/train-reranker.py --data "$data" --base "$models/all-minilm-l6-v2-hf" --out "$out" --oversample scifact=3 "$@"
 rm -rf "$out/checkpoint" "$models/reranker.previous"
 [ -d "$models/reranker" ] && mv "$models/reranker" "$models/reranker.previous"
 mv "$out" "$models/reranker"
