@@ -314,11 +314,18 @@ fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k:
         speed.push(stats.tokens_per_second);
     }
     let g = &curator.settings.generation;
-    let threads = if g.threads == 0 { crate::available_cores() } else { g.threads };
-    let prompt = percentile(&mut prompt_tokens.clone(), 0.5) as usize;
-    let kept = percentile(&mut reused.clone(), 0.5) as usize;
+    let threads = crate::threads_or_all_cores(g.threads);
+    let prompt_tokens_p50 = percentile(&mut prompt_tokens, 0.5);
+    let reused_tokens_p50 = percentile(&mut reused, 0.5);
     let bench = match &llama_bench {
-        Some(path) => Some(run_llama_bench(path, &curator.settings.llm_path(), threads, g.flash_attention, prompt, kept)?),
+        Some(path) => Some(run_llama_bench(
+            path,
+            &curator.settings.llm_path(),
+            threads,
+            g.flash_attention,
+            prompt_tokens_p50 as usize,
+            reused_tokens_p50 as usize,
+        )?),
         None => None,
     };
     let generation_tps = percentile(&mut speed, 0.5);
@@ -329,8 +336,8 @@ fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k:
         flash_attention: g.flash_attention,
         questions: first.len(),
         sources: k,
-        prompt_tokens_p50: percentile(&mut prompt_tokens, 0.5),
-        reused_tokens_p50: percentile(&mut reused, 0.5),
+        prompt_tokens_p50,
+        reused_tokens_p50,
         retrieval_p50_ms: percentile(&mut retrieval, 0.5),
         first_token_p50_ms: percentile(&mut first, 0.5),
         first_token_p95_ms: percentile(&mut first, 0.95),
@@ -380,7 +387,8 @@ pub fn peak_memory_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn write_json<T: Serialize>(out: Option<PathBuf>, value: &T) -> Result<()> {
+/// Writes a report as pretty JSON to `out`, when given.
+pub fn write_json<T: Serialize>(out: Option<PathBuf>, value: &T) -> Result<()> {
     if let Some(path) = out {
         std::fs::write(&path, serde_json::to_string_pretty(value)? + "\n").with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote {}", path.display());

@@ -18,7 +18,11 @@ pub mod records;
 pub mod retrieve;
 pub mod server;
 
-/// Cores to use when a setting says 0 (all of them).
-pub fn available_cores() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+/// The threads a `threads` setting asks for: the number itself, or every core for 0.
+pub fn threads_or_all_cores(setting: usize) -> usize {
+    if setting > 0 {
+        setting
+    } else {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    }
 }

@@ -219,10 +219,7 @@ fn run(cli: Cli) -> Result<()> {
             if abstention {
                 let report = curator::eval::answers::abstention_sweep(&curator, &generation, &sampled)?;
                 print!("{}", curator::eval::answers::abstention_markdown(&report));
-                if let Some(path) = json {
-                    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
-                }
-                return Ok(());
+                return curator::bench::write_json(json, &report);
             }
             if answers {
                 curator.load_llm()?;
@@ -230,10 +227,7 @@ fn run(cli: Cli) -> Result<()> {
                     eprintln!("{done}/{total} {}: {}", row.id, row.answer.replace('\n', " "));
                 })?;
                 print!("{}", curator::eval::answers::answers_markdown(&report));
-                if let Some(path) = json {
-                    std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
-                }
-                return Ok(());
+                return curator::bench::write_json(json, &report);
             }
             let report = evaluate_retrieval(&curator, &generation, &dataset.name(), &sampled, &modes, &rerank_depths, seed, &|mode, done, total| {
                 if done % 200 == 0 || done == total {
@@ -241,10 +235,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
             })?;
             print!("{}", markdown(&report));
-            if let Some(path) = json {
-                std::fs::write(&path, serde_json::to_string_pretty(&report)? + "\n")?;
-            }
-            Ok(())
+            curator::bench::write_json(json, &report)
         }
     }
 }

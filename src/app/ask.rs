@@ -12,7 +12,7 @@ use crate::generate::{CheckedSentence, Citation, GenerateError, GenerationStats,
 use crate::index::{Filters, Generation, IndexError};
 use crate::ingest::chunk::render_header;
 use crate::models::ModelError;
-use crate::retrieve::{Hit, Mode, SearchError, SearchTimings};
+use crate::retrieve::{ms, Hit, Mode, SearchError, SearchTimings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AskError {
@@ -243,16 +243,13 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-fn ms(since: Instant) -> f64 {
-    since.elapsed().as_secs_f64() * 1000.0
-}
-
 /// A record as a numbered source: the chunk retrieval chose, widened with its neighbours in the record
 /// while `budget` tokens allow, in the record's own order.
 fn source_of(generation: &Generation, hit: &Hit, number: usize, budget: usize, count_tokens: &dyn Fn(&str) -> usize) -> Source {
-    let mut text = body_of(&hit.chunk.text, generation, &hit.record_id);
+    let mut text = hit.chunk.text.clone();
     if let Some(stored) = generation.store.get(&hit.record_id) {
         let header = render_header(&stored.record);
+        text = strip_header(&hit.chunk.text, &header);
         let bodies: Vec<(u32, String)> = stored
             .chunk_ids
             .iter()
@@ -296,13 +293,6 @@ fn source_of(generation: &Generation, hit: &Hit, number: usize, budget: usize, c
         url: hit.url.clone(),
         text,
         score: hit.score,
-    }
-}
-
-fn body_of(chunk_text: &str, generation: &Generation, record_id: &str) -> String {
-    match generation.store.get(record_id) {
-        Some(stored) => strip_header(chunk_text, &render_header(&stored.record)),
-        None => chunk_text.to_string(),
     }
 }
 

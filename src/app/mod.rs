@@ -78,7 +78,13 @@ impl Curator {
         let path = self.settings.llm_path();
         match Llm::load(&path, &self.settings.generation) {
             Ok(llm) => {
-                self.llm_status = format!("answering with {} ({} threads of context {})", path.display(), self.settings.generation.threads, self.settings.generation.context_tokens);
+                let generation = &self.settings.generation;
+                self.llm_status = format!(
+                    "answering with {} ({} threads, context {} tokens)",
+                    path.display(),
+                    crate::threads_or_all_cores(generation.threads),
+                    generation.context_tokens
+                );
                 self.llm = Some(llm);
                 Ok(())
             }

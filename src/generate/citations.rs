@@ -270,10 +270,12 @@ pub fn check(
         let new_words = words.iter().filter(|w| !question_words.contains(*w)).count();
         let mut citations = Vec::new();
         for &number in numbers {
-            let Some(source) = sources.get(number - 1) else { continue };
-            let lexical = lexical_overlap(&words, &source_words[number - 1]);
-            let (snippet, semantic) = match offsets[number - 1] {
-                Some(start) => source_sentences[number - 1]
+            // Numbers outside 1..=k were removed before; a stray one is skipped, never indexed.
+            let Some(at) = number.checked_sub(1).filter(|&at| at < sources.len()) else { continue };
+            let source = &sources[at];
+            let lexical = lexical_overlap(&words, &source_words[at]);
+            let (snippet, semantic) = match offsets[at] {
+                Some(start) => source_sentences[at]
                     .iter()
                     .enumerate()
                     .map(|(j, s)| (s.clone(), dot(&vectors[index], &vectors[start + j])))

@@ -125,7 +125,7 @@ impl Llm {
             Ok(t) => t,
             Err(_) => LlamaChatTemplate::new("chatml").map_err(|e| GenerateError::Template(e.to_string()))?,
         };
-        let threads = if settings.threads == 0 { crate::available_cores() } else { settings.threads } as i32;
+        let threads = crate::threads_or_all_cores(settings.threads) as i32;
         let context_tokens = settings.context_tokens.min(model.n_ctx_train().max(512));
         let (jobs, queue) = sync_channel::<Job>(settings.queue_depth);
         let waiting = Arc::new(AtomicUsize::new(0));

@@ -108,7 +108,7 @@ impl TextIndex {
     }
 
     pub fn writer(&self) -> Result<IndexWriter, IndexError> {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(4);
+        let threads = crate::threads_or_all_cores(0).min(4);
         self.index
             .writer_with_num_threads(threads, WRITER_MEMORY * threads)
             .map_err(|e| IndexError::Text { path: Default::default(), why: e.to_string() })

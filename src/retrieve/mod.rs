@@ -331,6 +331,7 @@ fn rerank_top(
     Ok(reordered)
 }
 
-fn ms(since: Instant) -> f64 {
+/// Milliseconds since `since`, the unit of every timing curator reports.
+pub(crate) fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
