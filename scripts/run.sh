@@ -18,15 +18,18 @@ printf '\n== ingest %s\n' "$corpus"
 "$curator" stats
 
 # The cross-encoder is trained here, not downloaded (no pretrained one can be had from these registries):
-# it needs ../shared/eval (its training data) and about an hour. Opt-in (CURATOR_TRAIN_RERANKER=1) until a
-# trained model passes the evaluation on both data sets (README "Reranker").
+# it needs ../shared/eval (its training data) and about an hour, once. CURATOR_TRAIN_RERANKER=0 skips it;
+# without the model curator searches and answers without reranking and says so.
 models="${CURATOR_PATHS_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/models}"
 if [ ! -f "$models/reranker/model_int8.onnx" ]; then
-  if [ "${CURATOR_TRAIN_RERANKER:-0}" = 1 ] && [ -d ../shared/eval ]; then
-    printf '\n== train the reranker (scripts/train-reranker.sh, %s minutes)\n' "${CURATOR_RERANKER_MINUTES:-50}"
-    scripts/train-reranker.sh --minutes "${CURATOR_RERANKER_MINUTES:-50}"
+  if [ "${CURATOR_TRAIN_RERANKER:-1}" = 0 ]; then
+    echo "reranking is off: no trained reranker in $models/reranker and CURATOR_TRAIN_RERANKER=0 (scripts/train-reranker.sh trains one)"
+  elif [ ! -d ../shared/eval ]; then
+    echo "reranking is off: no trained reranker in $models/reranker, and ../shared/eval (its training data) is not here"
   else
-    echo "reranking is off: no trained reranker in $models/reranker (CURATOR_TRAIN_RERANKER=1 or scripts/train-reranker.sh trains one from ../shared/eval; README \"Reranker\" says why it is not the default yet)"
+    printf '\n== train the reranker (scripts/train-reranker.sh, %s minutes; CURATOR_TRAIN_RERANKER=0 skips)\n' "${CURATOR_RERANKER_MINUTES:-50}"
+    scripts/train-reranker.sh --minutes "${CURATOR_RERANKER_MINUTES:-50}" \
+      || echo "reranking is off: training the reranker failed (see above); scripts/train-reranker.sh retries"
   fi
 fi
 printf '\n== search\n'

@@ -89,7 +89,7 @@ pub struct RerankSettings {
     pub max_tokens: usize,
     pub batch_size: usize,
     pub threads: usize,
-    pub fused_weight: f32,
+    pub first_stage_share: f32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,8 +173,8 @@ impl Settings {
         if !(0.0..=1.0).contains(&r.blend_dense_share) || r.bm25_weight < 0.0 || r.dense_weight < 0.0 || r.rrf_k <= 0.0 {
             return Err(ConfigError::Invalid("retrieval weights must be non-negative, rrf_k positive, blend_dense_share in 0..=1".into()));
         }
-        if self.rerank.depth == 0 || self.rerank.max_tokens < 16 || self.rerank.fused_weight < 0.0 {
-            return Err(ConfigError::Invalid("rerank.depth must be at least 1, max_tokens at least 16, fused_weight non-negative".into()));
+        if self.rerank.depth == 0 || self.rerank.max_tokens < 16 || !(0.0..=1.0).contains(&self.rerank.first_stage_share) {
+            return Err(ConfigError::Invalid("rerank.depth must be at least 1, max_tokens at least 16, first_stage_share in 0..=1".into()));
         }
         if self.hnsw.max_connections == 0 || self.hnsw.max_connections > 256 {
             return Err(ConfigError::Invalid("hnsw.max_connections must be in 1..=256".into()));

@@ -76,7 +76,8 @@ enum Command {
         /// With an AQUA file: which part of its paintings to use.
         #[arg(long, value_enum, default_value_t = AquaPart::Dev)]
         part: AquaPart,
-        /// With a BEIR folder: the qrels split to judge with.
+        /// With a BEIR folder: the qrels split to judge with (`valid`: the train queries reranker training
+        /// holds out).
         #[arg(long, default_value = "test")]
         split: String,
         /// Modes to run (hybrid+rerank needs the trained reranker).

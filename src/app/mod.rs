@@ -123,7 +123,7 @@ impl Curator {
             fusion: Fusion::from_settings(&self.settings.retrieval),
             // bm25 and dense mean one retriever's list as it is; the cross-encoder reorders hybrid results.
             rerank: (mode == Mode::Hybrid && self.reranker.is_some() && rerank.enabled)
-                .then_some(RerankRequest { depth: rerank.depth, fused_weight: rerank.fused_weight }),
+                .then_some(RerankRequest { depth: rerank.depth, first_stage_share: rerank.first_stage_share }),
         }
     }
 

@@ -63,9 +63,12 @@ pub fn corpus(dir: &Path) -> Result<Vec<MuseumRecord>, QuestionError> {
         .collect())
 }
 
-/// The queries judged in `qrels/<split>.tsv`, with their graded relevant documents.
+/// The queries judged in `qrels/<split>.tsv`, with their graded relevant documents. Split `valid` is the
+/// tenth of the `train` queries that reranker training holds out (`eval::mining::split_of` on the query
+/// id): where settings are tuned without touching `test`.
 pub fn questions(dir: &Path, split: &str) -> Result<Vec<Question>, QuestionError> {
-    let qrels_path = dir.join("qrels").join(format!("{split}.tsv"));
+    let held_out = split == "valid";
+    let qrels_path = dir.join("qrels").join(format!("{}.tsv", if held_out { "train" } else { split }));
     let text = std::fs::read_to_string(&qrels_path).map_err(io(&qrels_path))?;
     let mut judged: HashMap<String, Grades> = HashMap::new();
     for (i, line) in text.lines().enumerate().skip(1) {
@@ -85,6 +88,9 @@ pub fn questions(dir: &Path, split: &str) -> Result<Vec<Question>, QuestionError
         .into_iter()
         .filter_map(|q| {
             let relevant = judged.remove(&q.id)?;
+            if held_out && super::mining::split_of(&q.id, 10) != "valid" {
+                return None;
+            }
             Some(Question { id: q.id, question: q.text, relevant, answers: Vec::new(), answerable: true })
         })
         .collect();

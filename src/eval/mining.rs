@@ -53,6 +53,9 @@ pub fn mine(
         }
         let mut request = curator.request(&q.question, Mode::Hybrid, Some(NEGATIVES + relevant.len()), Filters::default());
         request.candidates = request.candidates.max(50);
+        // The first stage's list, as the reranker will be given it: an installed reranker must not pick
+        // the negatives its successor learns from.
+        request.rerank = None;
         let response = match curator.search(generation, &request) {
             Ok(r) => r,
             Err(SearchError::EmptyQuery) => continue,

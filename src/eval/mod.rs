@@ -265,8 +265,8 @@ pub fn evaluate_retrieval(
             let mut request = curator.request(&q.question, mode.retrieval(), Some(EVAL_DEPTH), Filters::default());
             request.candidates = request.candidates.max(EVAL_DEPTH);
             // hybrid+rerank@d reranks to depth d; every other mode runs without the cross-encoder.
-            let fused_weight = curator.settings.rerank.fused_weight;
-            request.rerank = depth.map(|depth| crate::retrieve::RerankRequest { depth, fused_weight });
+            let first_stage_share = curator.settings.rerank.first_stage_share;
+            request.rerank = depth.map(|depth| crate::retrieve::RerankRequest { depth, first_stage_share });
             let response = match curator.search(generation, &request) {
                 Ok(r) => r,
                 Err(SearchError::EmptyQuery) => continue,
