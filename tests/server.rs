@@ -139,6 +139,11 @@ async fn bad_answer_requests_get_a_4xx_that_names_the_problem() {
     assert_error(status, &body, StatusCode::BAD_REQUEST, "colour");
     let (status, _, body) = send(r, post_json("/api/ask", &json!({ "question": "who", "k": 1000 }))).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "k must be");
+    // Regression: k between the answer limit and the search limit used to be cut to 20 without a word.
+    let (status, _, body) = send(r, post_json("/api/ask/stream", &json!({ "question": "who", "k": 50 }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "1..=20");
+    let (status, _, body) = send(r, post_json("/v1/chat/completions", &json!({ "messages": [{ "role": "user", "content": "who" }], "k": 21 }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "1..=20");
     let (status, _, body) = send(r, post("/api/ask", format!("{{\"question\": \"{}\"}}", "a".repeat(8000)))).await;
     assert_error(status, &body, StatusCode::PAYLOAD_TOO_LARGE, "4096");
     let (status, _, body) = send(r, post_json("/v1/chat/completions", &json!({ "messages": [] }))).await;

@@ -14,10 +14,15 @@ use crate::ingest::chunk::render_header;
 use crate::models::ModelError;
 use crate::retrieve::{ms, Hit, Mode, SearchError, SearchTimings};
 
+/// Most sources an answer may rest on: more would not fit the model's context with room to answer.
+pub const MAX_SOURCES: usize = 20;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AskError {
     #[error("the question is empty")]
     EmptyQuestion,
+    #[error("k (sources) must be in 1..={MAX_SOURCES}, got {0}")]
+    TooManySources(usize),
     #[error("answering is off: {0}")]
     NoModel(String),
     #[error(transparent)]
@@ -108,9 +113,13 @@ impl Curator {
         if question.is_empty() {
             return Err(AskError::EmptyQuestion);
         }
+        let settings = &self.settings.answer;
+        let k = request.k.unwrap_or(settings.sources);
+        if k == 0 || k > MAX_SOURCES {
+            return Err(AskError::TooManySources(k));
+        }
         // The model is looked up only where it is needed: an abstention never touches it.
         let llm = || self.llm.as_ref().ok_or_else(|| AskError::NoModel(self.llm_status.clone()));
-        let settings = &self.settings.answer;
         let history = if request.history.is_empty() {
             Vec::new()
         } else {
@@ -121,7 +130,6 @@ impl Curator {
         let retrieval_query = if history.is_empty() { question.to_string() } else { self.rewrite(question, &history)? };
         timings.rewrite_ms = ms(started);
 
-        let k = request.k.unwrap_or(settings.sources).clamp(1, 20);
         let search = self.search(generation, &self.request(&retrieval_query, Mode::Hybrid, Some(k), request.filters.clone()))?;
         timings.retrieval = search.timings.clone();
         let (relevance, relevance_signal, threshold) = self.relevance(&search.hits);
@@ -226,11 +234,14 @@ impl Curator {
         })
     }
 
-    /// How relevant the best retrieved record is, by the strongest signal available, with the threshold
-    /// that applies to that signal.
+    /// How relevant the best retrieved record is, with the threshold that applies to that signal: the
+    /// reranker's probability when reranking ran and `abstain_below` is set, else the best dense cosine.
+    /// `abstain_below` is 0 by default: the trained reranker rates questions that name a title far too
+    /// low (README "Answers"), so its probability would decline them.
     pub fn relevance(&self, hits: &[Hit]) -> (f32, String, f32) {
         let settings = &self.settings.answer;
-        if let Some(score) = hits.iter().filter_map(|h| h.stages.rerank).map(|s| s.score).reduce(f32::max) {
+        let best_rerank = hits.iter().filter_map(|h| h.stages.rerank).map(|s| s.score).reduce(f32::max);
+        if let Some(score) = best_rerank.filter(|_| settings.abstain_below > 0.0) {
             (sigmoid(score), "reranker probability".into(), settings.abstain_below)
         } else {
             let cosine = hits.iter().filter_map(|h| h.stages.dense).map(|s| s.score).reduce(f32::max).unwrap_or(0.0);

@@ -80,7 +80,7 @@ impl IntoResponse for AppError {
 impl From<AskError> for AppError {
     fn from(e: AskError) -> AppError {
         match e {
-            AskError::EmptyQuestion | AskError::Search(SearchError::EmptyQuery) => AppError::BadRequest(e.to_string()),
+            AskError::EmptyQuestion | AskError::TooManySources(_) | AskError::Search(SearchError::EmptyQuery) => AppError::BadRequest(e.to_string()),
             AskError::NoModel(_) => AppError::Unavailable(e.to_string()),
             AskError::Generate(g) => g.into(),
             other => AppError::Internal(other.to_string()),
