@@ -107,6 +107,10 @@ pub struct GenerationSettings {
     pub deadline_seconds: f64,
 }
 
+/// Most sources an answer may rest on (`answer.sources`, or a request's `k`): more would not fit the
+/// model's context with room to answer.
+pub const MAX_SOURCES: usize = 20;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AnswerSettings {
@@ -186,9 +190,9 @@ impl Settings {
             ));
         }
         let a = &self.answer;
-        if a.sources == 0 || a.source_budget_tokens + a.history_budget_tokens + g.max_answer_tokens + 256 > g.context_tokens as usize {
+        if a.sources == 0 || a.sources > MAX_SOURCES || a.source_budget_tokens + a.history_budget_tokens + g.max_answer_tokens + 256 > g.context_tokens as usize {
             return Err(ConfigError::Invalid(format!(
-                "answer.sources must be at least 1, and source_budget_tokens + history_budget_tokens + generation.max_answer_tokens + 256 must fit in generation.context_tokens ({})",
+                "answer.sources must be in 1..={MAX_SOURCES}, and source_budget_tokens + history_budget_tokens + generation.max_answer_tokens + 256 must fit in generation.context_tokens ({})",
                 g.context_tokens
             )));
         }
@@ -293,6 +297,12 @@ mod tests {
     fn a_malformed_environment_value_names_the_variable() {
         let err = Settings::load_with_env(None, |v| (v == "CURATOR_HNSW_EF_SEARCH").then(|| "lots".to_string())).unwrap_err();
         assert!(err.to_string().contains("CURATOR_HNSW_EF_SEARCH"), "{err}");
+    }
+
+    #[test]
+    fn more_sources_than_an_answer_may_rest_on_are_refused_at_start_up() {
+        let err = Settings::load_with_env(None, |v| (v == "CURATOR_ANSWER_SOURCES").then(|| "21".to_string())).unwrap_err();
+        assert!(err.to_string().contains("answer.sources must be in 1..=20"), "{err}");
     }
 
     #[test]

@@ -14,14 +14,13 @@ use crate::ingest::chunk::render_header;
 use crate::models::ModelError;
 use crate::retrieve::{ms, Hit, Mode, SearchError, SearchTimings};
 
-/// Most sources an answer may rest on: more would not fit the model's context with room to answer.
-pub const MAX_SOURCES: usize = 20;
+pub use crate::config::MAX_SOURCES;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AskError {
     #[error("the question is empty")]
     EmptyQuestion,
-    #[error("k (sources) must be in 1..={MAX_SOURCES}, got {0}")]
+    #[error("k must be in 1..={MAX_SOURCES} (sources for an answer), got {0}")]
     TooManySources(usize),
     #[error("answering is off: {0}")]
     NoModel(String),
@@ -48,6 +47,18 @@ pub struct AskRequest {
     /// Sources given to the model (default: answer.sources).
     #[serde(default)]
     pub k: Option<usize>,
+}
+
+impl AskRequest {
+    /// The number of sources to retrieve: `k`, or `default` when it is not given. The server calls this
+    /// before answering, because a stream has already answered 200 when `Curator::ask` runs.
+    pub fn sources(&self, default: usize) -> Result<usize, AskError> {
+        let k = self.k.unwrap_or(default);
+        if k == 0 || k > MAX_SOURCES {
+            return Err(AskError::TooManySources(k));
+        }
+        Ok(k)
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -114,10 +125,7 @@ impl Curator {
             return Err(AskError::EmptyQuestion);
         }
         let settings = &self.settings.answer;
-        let k = request.k.unwrap_or(settings.sources);
-        if k == 0 || k > MAX_SOURCES {
-            return Err(AskError::TooManySources(k));
-        }
+        let k = request.sources(settings.sources)?;
         // The model is looked up only where it is needed: an abstention never touches it.
         let llm = || self.llm.as_ref().ok_or_else(|| AskError::NoModel(self.llm_status.clone()));
         let history = if request.history.is_empty() {

@@ -15,18 +15,18 @@ use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_stream::StreamExt;
 
 use super::{collect_answer, parse_json, start_answer, AppError, AppState, Progress};
-use crate::app::{Answer, AskRequest, MAX_SOURCES};
+use crate::app::{Answer, AskRequest};
 use crate::index::Filters;
 use crate::ingest::{IngestOptions, IngestReport};
 use crate::records::{validate, MuseumRecord};
 use crate::retrieve::{Mode, SearchResponse};
 
-/// Largest k a search may ask for (an answer: `app::MAX_SOURCES`).
+/// Largest k a search may ask for (an answer: `app::MAX_SOURCES`, checked by `AskRequest::sources`).
 const MAX_K: usize = 100;
 
 pub async fn ask(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Result<Json<Answer>, AppError> {
     let request: AskRequest = parse_json(body, state.curator.settings.server.max_body_bytes)?;
-    check_k(request.k, MAX_SOURCES)?;
+    request.sources(state.curator.settings.answer.sources)?;
     let rx = start_answer(Arc::clone(&state), request)?;
     Ok(Json(collect_answer(rx).await?))
 }
@@ -39,7 +39,7 @@ pub async fn ask_stream(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
     let request: AskRequest = parse_json(body, state.curator.settings.server.max_body_bytes)?;
-    check_k(request.k, MAX_SOURCES)?;
+    request.sources(state.curator.settings.answer.sources)?;
     refuse_when_full(&state)?;
     let rx = start_answer(Arc::clone(&state), request)?;
     let events = UnboundedReceiverStream::new(rx).map(|progress| {
@@ -67,12 +67,11 @@ pub fn refuse_when_full(state: &AppState) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Checked before an answer starts, because a stream has already answered 200 when `Curator::ask` runs.
-pub fn check_k(k: Option<usize>, max: usize) -> Result<(), AppError> {
-    match k {
-        Some(k) if k == 0 || k > max => Err(AppError::BadRequest(format!("k must be in 1..={max}, got {k}"))),
-        _ => Ok(()),
+fn check_k(k: usize) -> Result<(), AppError> {
+    if k == 0 || k > MAX_K {
+        return Err(AppError::BadRequest(format!("k must be in 1..={MAX_K}, got {k}")));
     }
+    Ok(())
 }
 
 /// GET /api/search?q=...&mode=hybrid&k=10&maker=turner&year=1800..1850: every other parameter is a filter.
@@ -98,7 +97,7 @@ pub async fn search(
             }
             "k" => {
                 let parsed = value.parse().map_err(|_| AppError::BadRequest(format!("k must be a number, got {value:?}")))?;
-                check_k(Some(parsed), MAX_K)?;
+                check_k(parsed)?;
                 k = Some(parsed);
             }
             field => filters.set(field, value)?,

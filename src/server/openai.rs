@@ -19,9 +19,9 @@ use serde_json::{json, Value};
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_stream::StreamExt;
 
-use super::api::{check_k, refuse_when_full};
+use super::api::refuse_when_full;
 use super::{collect_answer, parse_json, start_answer, AppError, AppState, Progress};
-use crate::app::{Answer, AskRequest, MAX_SOURCES};
+use crate::app::{Answer, AskRequest};
 use crate::generate::Turn;
 use crate::index::Filters;
 
@@ -86,7 +86,6 @@ fn to_ask_request(chat: ChatRequest) -> Result<AskRequest, AppError> {
     if last.role != "user" {
         return Err(AppError::BadRequest("messages must end with a user message".into()));
     }
-    check_k(chat.k, MAX_SOURCES)?;
     Ok(AskRequest { question: last.content, history: turns, filters: chat.filters, k: chat.k })
 }
 
@@ -131,6 +130,7 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, body: Result<B
     let chat: ChatRequest = parse_json(body, state.curator.settings.server.max_body_bytes)?;
     let stream = chat.stream;
     let request = to_ask_request(chat)?;
+    request.sources(state.curator.settings.answer.sources)?;
     let model = model_name(&state);
     let id = completion_id();
     let created = now();
