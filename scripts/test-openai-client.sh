@@ -19,13 +19,7 @@ cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/
 trap cleanup EXIT
 export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf CURATOR_GENERATION_MAX_ANSWER_TOKENS=64
 "$curator" ingest corpus/sample.jsonl >/dev/null
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-"$curator" serve --bind "127.0.0.1:$port" >"$work/serve.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 120); do
-  python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=2)" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$work/serve.log" >&2; echo "test-openai-client: the server did not start" >&2; exit 1; }
-  sleep 0.5
-done
+source scripts/lib/test-server.sh
+start_test_server "$work/serve.log"
 echo "== openai client against curator serve on port $port"
 CURATOR_URL="http://127.0.0.1:$port" "$venv/bin/python" tests/openai_client.py

@@ -115,7 +115,9 @@ pub const MAX_SOURCES: usize = 20;
 #[serde(deny_unknown_fields)]
 pub struct AnswerSettings {
     pub sources: usize,
-    pub source_budget_tokens: usize,
+    pub evidence_budget_tokens: usize,
+    pub constrain_citations: bool,
+    pub max_sentences: usize,
     pub history_budget_tokens: usize,
     pub abstain_below: f32,
     pub abstain_below_dense: f32,
@@ -190,9 +192,9 @@ impl Settings {
             ));
         }
         let a = &self.answer;
-        if a.sources == 0 || a.sources > MAX_SOURCES || a.source_budget_tokens + a.history_budget_tokens + g.max_answer_tokens + 256 > g.context_tokens as usize {
+        if a.sources == 0 || a.sources > MAX_SOURCES || a.evidence_budget_tokens + a.history_budget_tokens + g.max_answer_tokens + 256 > g.context_tokens as usize {
             return Err(ConfigError::Invalid(format!(
-                "answer.sources must be in 1..={MAX_SOURCES}, and source_budget_tokens + history_budget_tokens + generation.max_answer_tokens + 256 must fit in generation.context_tokens ({})",
+                "answer.sources must be in 1..={MAX_SOURCES}, and evidence_budget_tokens + history_budget_tokens + generation.max_answer_tokens + 256 must fit in generation.context_tokens ({})",
                 g.context_tokens
             )));
         }

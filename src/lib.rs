@@ -9,6 +9,8 @@ pub mod app;
 pub mod bench;
 pub mod config;
 pub mod embed;
+pub mod evidence;
+pub mod feedback;
 pub mod eval;
 pub mod generate;
 pub mod index;

@@ -313,3 +313,97 @@ fn every_route_is_in_the_openapi_document() {
     }
 }
 
+
+/// Every `src`/`href` a page would load (scripts, stylesheets, images, icons), as written in the HTML.
+fn loaded_urls(html: &str) -> Vec<String> {
+    let mut urls = Vec::new();
+    for tag in html.split('<').skip(1) {
+        let name = tag.split(|c: char| c.is_whitespace() || c == '>').next().unwrap_or("");
+        let attribute = match name {
+            "script" | "img" | "iframe" | "source" | "video" | "audio" | "embed" => "src=\"",
+            "link" => "href=\"",
+            _ => continue,
+        };
+        if let Some(rest) = tag.split(attribute).nth(1) {
+            urls.push(rest.split('"').next().unwrap_or("").to_string());
+        }
+    }
+    urls
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_renders_from_its_own_origin_with_a_content_security_policy() {
+    let s = server(&[], false);
+    for uri in ["/", "/search", "/search?q=milk%20jug&mode=hybrid", "/search?q=portrait&mode=bm25&source=sample&year=1600..1700", "/records/sample:milkmaid", "/dashboard", "/ingest"] {
+        let response = s.router.clone().oneshot(get(uri)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let csp = response.headers().get(header::CONTENT_SECURITY_POLICY).unwrap_or_else(|| panic!("{uri} has no CSP")).to_str().unwrap().to_string();
+        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{uri}: {csp}");
+        let html = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+        for url in loaded_urls(&html) {
+            assert!(url.starts_with('/') && !url.starts_with("//"), "{uri} loads {url:?} from another origin");
+        }
+        assert!(!html.contains("<script>") && !html.contains(" onclick=") && !html.contains(" style=\""), "{uri} has inline script or style");
+    }
+    for file in ["curator.css", "common.js", "ask.js", "ingest.js", "favicon.svg"] {
+        let (status, headers, _) = send(&s.router, get(&format!("/static/{file}"))).await;
+        assert_eq!(status, StatusCode::OK, "{file}");
+        assert!(!headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{file}");
+    }
+    let (status, _, body) = send(&s.router, get("/static/missing.js")).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "missing.js");
+    let response = s.router.clone().oneshot(get("/records/sample:nothing")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let (status, _, body) = send(&s.router, get("/search?q=x&year=18x0")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.as_str().unwrap().contains("year"), "the search page names the bad filter");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_written_to_attack_the_pages_renders_as_text() {
+    let s = server(&[], false);
+    let evil = json!({ "records": [{ "id": "evil:1", "source": "evil", "title": "<script>alert(1)</script>Evil",
+        "makers": ["<b onmouseover=alert(1)>Mallory</b>"], "description": "<img src=x onerror=alert(1)> evil onerror text.",
+        "url": "javascript:alert(1)", "language": "en" }] });
+    let request = Request::post("/api/ingest").header(header::AUTHORIZATION, "Bearer test-key").header(header::CONTENT_TYPE, "application/json").body(Body::from(evil.to_string())).unwrap();
+    let (status, _, body) = send(&s.router, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for uri in ["/search?q=evil%20onerror&mode=bm25", "/records/evil:1"] {
+        let (status, _, body) = send(&s.router, get(uri)).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        let html = body.as_str().unwrap();
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "{uri}: the title is not shown as text");
+        assert!(!html.contains("<script>alert") && !html.contains("<img src=x") && !html.contains("<b onmouseover"), "{uri} lets record markup through");
+        assert!(!html.contains("href=\"javascript:"), "{uri} links to a javascript: url");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_like_this_and_feedback() {
+    let s = server(&[], false);
+    let (status, _, body) = send(&s.router, get("/api/records/sample:milkmaid/similar?k=3")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let hits = body["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    assert!(hits.iter().all(|h| h["record_id"] != "sample:milkmaid"), "the record is its own neighbour: {body}");
+    let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "nearest first: {scores:?}");
+    let (status, _, body) = send(&s.router, get("/api/records/sample:nothing/similar")).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "sample:nothing");
+    let (status, _, body) = send(&s.router, get("/api/records/sample:milkmaid/similar?k=0")).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "k must be");
+
+    let rating = json!({ "question": "Who painted it?", "answer": "Vermeer [1].", "sources": ["sample:milkmaid"], "cited": ["sample:milkmaid"], "rating": "up" });
+    let (status, _, body) = send(&s.router, post_json("/api/feedback", &rating)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, body) = send(&s.router, post_json("/api/feedback", &json!({ "question": "q", "answer": "a", "rating": "meh" }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "meh");
+    let (status, _, body) = send(&s.router, get("/api/feedback")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let request = Request::get("/api/feedback").header(header::AUTHORIZATION, "Bearer test-key").body(Body::empty()).unwrap();
+    let (status, _, body) = send(&s.router, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["feedback"][0]["rating"], "up");
+    assert_eq!(body["feedback"][0]["cited"][0], "sample:milkmaid");
+    assert!(body["feedback"][0]["generation"].is_number(), "{body}");
+}

@@ -6,11 +6,11 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::Curator;
-use crate::generate::citations::{self, CitationFilter, Thresholds};
+use crate::evidence::{self, Scorer};
+use crate::generate::citations::{self, CitationFilter, SupportChecker, Thresholds};
 use crate::generate::prompt::bounded_history;
 use crate::generate::{CheckedSentence, Citation, GenerateError, GenerationStats, Message, PromptError, Source, Support, TokenEvent, Turn};
 use crate::index::{Filters, Generation, IndexError};
-use crate::ingest::chunk::render_header;
 use crate::models::ModelError;
 use crate::retrieve::{ms, Hit, Mode, SearchError, SearchTimings};
 
@@ -65,6 +65,8 @@ impl AskRequest {
 pub struct AskTimings {
     pub rewrite_ms: f64,
     pub retrieval: SearchTimings,
+    /// Scoring the top records' sentences and choosing the evidence.
+    pub evidence_ms: f64,
     pub prompt_ms: f64,
     pub first_token_ms: Option<f64>,
     pub generation_ms: f64,
@@ -79,8 +81,14 @@ pub struct Answer {
     pub retrieval_query: String,
     /// The answer as shown, citations to sources that were not given removed.
     pub answer: String,
-    /// True when retrieval found nothing relevant enough and the model was not asked.
+    /// True when the answer declines: retrieval found nothing relevant enough (the model was not asked),
+    /// or the model said the sources do not answer it.
     pub abstained: bool,
+    /// Who declined: "relevance" (the threshold, before the model) or "model"; None when answered.
+    pub declined_by: Option<String>,
+    /// When the answer declines, the records retrieval ranked highest (without evidence), so a reader can
+    /// look for themselves.
+    pub closest: Vec<ClosestRecord>,
     /// The relevance the abstention threshold was compared with, and what it measures.
     pub relevance: f32,
     pub relevance_signal: String,
@@ -102,12 +110,29 @@ impl Answer {
     }
 }
 
-/// What `ask` reports while it works, in order: `Retrieved`, `Delta`s, then the finished answer is
-/// returned.
+/// A record that came close to answering a declined question.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClosestRecord {
+    pub record_id: String,
+    pub title: String,
+    pub makers: Vec<String>,
+    pub date: Option<String>,
+    pub score: f32,
+}
+
+/// Records shown when an answer declines.
+const CLOSEST_SHOWN: usize = 3;
+
+/// What `ask` reports while it works, in order: `Retrieved` (the numbered sources with their evidence, or
+/// the decision to decline and the closest records), `Delta`s as the text is written, a `Sentence` as soon
+/// as each sentence is complete and checked against its sources; then the finished answer is returned.
 #[derive(Debug, Clone)]
 pub enum AskEvent<'a> {
-    Retrieved { retrieval_query: &'a str, sources: &'a [Source], abstained: bool },
+    Retrieved { retrieval_query: &'a str, sources: &'a [Source], abstained: bool, closest: &'a [ClosestRecord] },
     Delta(&'a str),
+    /// `end`: the character offset in the streamed text (the `Delta`s so far) up to which the sentences
+    /// checked so far reach.
+    Sentence { index: usize, sentence: &'a CheckedSentence, end: usize },
 }
 
 impl Curator {
@@ -142,14 +167,20 @@ impl Curator {
         timings.retrieval = search.timings.clone();
         let (relevance, relevance_signal, threshold) = self.relevance(&search.hits);
         let abstained = search.hits.is_empty() || relevance < threshold;
-        let sources: Vec<Source> = if abstained {
-            Vec::new()
+        let evidence_started = Instant::now();
+        let (sources, closest) = if abstained {
+            (Vec::new(), search.hits.iter().take(CLOSEST_SHOWN).map(closest_record).collect())
         } else {
             let llm = llm()?;
-            let per_source = settings.source_budget_tokens / search.hits.len();
-            search.hits.iter().enumerate().map(|(i, hit)| source_of(generation, hit, i + 1, per_source, &|t| llm.count_tokens(t))).collect()
+            let scorer = match &self.reranker {
+                Some(reranker) => Scorer::CrossEncoder(reranker),
+                None => Scorer::Embedding(&self.embedder),
+            };
+            let sources = evidence::select(question, generation, &search.hits, &scorer, settings.evidence_budget_tokens, &|t| llm.count_tokens(t))?;
+            (sources, Vec::new())
         };
-        if !on_event(AskEvent::Retrieved { retrieval_query: &retrieval_query, sources: &sources, abstained }) {
+        timings.evidence_ms = ms(evidence_started);
+        if !on_event(AskEvent::Retrieved { retrieval_query: &retrieval_query, sources: &sources, abstained, closest: &closest }) {
             return Err(AskError::Generate(GenerateError::WorkerGone));
         }
 
@@ -158,6 +189,8 @@ impl Curator {
             retrieval_query,
             answer: String::new(),
             abstained,
+            declined_by: abstained.then(|| "relevance".to_string()),
+            closest,
             relevance,
             relevance_signal,
             citations: Vec::new(),
@@ -179,7 +212,17 @@ impl Curator {
             Message { role: "system", content: self.prompts.system()? },
             Message { role: "user", content: self.prompts.question(&answer.sources, &history, question)? },
         ];
-        let mut events = llm()?.generate(&messages, None)?;
+        let grammar = if settings.constrain_citations {
+            Some(self.prompts.answer_grammar(answer.sources.len(), settings.max_sentences)?)
+        } else {
+            None
+        };
+        let mut events = llm()?.generate_constrained(&messages, None, grammar)?;
+        let thresholds = Thresholds { lexical: settings.support_lexical, semantic: settings.support_semantic };
+        let sources = answer.sources.clone();
+        let mut checker = SupportChecker::new(question, &sources, &self.embedder, thresholds);
+        let mut checked: Vec<CheckedSentence> = Vec::new();
+        let mut verify_ms = 0.0;
         let mut filter = CitationFilter::new(answer.sources.len());
         let mut text = String::new();
         let generation_started = Instant::now();
@@ -193,6 +236,20 @@ impl Curator {
                     if !shown.is_empty() && !on_event(AskEvent::Delta(&shown)) {
                         return Err(AskError::Generate(GenerateError::WorkerGone));
                     }
+                    // A sentence is complete once the next one has begun (a citation after its full stop
+                    // has been attached by then); check it and say so while the rest is written.
+                    let sentences = citations::split_sentences_with_starts(&text);
+                    let verify_started = Instant::now();
+                    while checked.len() + 1 < sentences.len() {
+                        let (sentence, numbers, _) = &sentences[checked.len()];
+                        checked.push(checker.check(sentence, numbers)?);
+                        let index = checked.len() - 1;
+                        let end = sentences[index + 1].2;
+                        if !on_event(AskEvent::Sentence { index, sentence: &checked[index], end }) {
+                            return Err(AskError::Generate(GenerateError::WorkerGone));
+                        }
+                    }
+                    verify_ms += ms(verify_started);
                 }
                 TokenEvent::Done(stats) => {
                     answer.generation = Some(stats);
@@ -210,10 +267,22 @@ impl Curator {
 
         let verify_started = Instant::now();
         answer.answer = citations::drop_invalid_citations(&text, answer.sources.len());
-        let thresholds = Thresholds { lexical: settings.support_lexical, semantic: settings.support_semantic };
-        answer.sentences = citations::check(&answer.answer, question, &answer.sources, &self.embedder, thresholds)?;
+        let sentences = citations::split_sentences(&answer.answer);
+        checked.truncate(sentences.len());
+        let end = text.chars().count();
+        for (sentence, numbers) in &sentences[checked.len()..] {
+            checked.push(checker.check(sentence, numbers)?);
+            let index = checked.len() - 1;
+            on_event(AskEvent::Sentence { index, sentence: &checked[index], end });
+        }
+        answer.sentences = checked;
         answer.citations = best_citation_per_source(&answer.sentences);
-        answer.timings.verify_ms = ms(verify_started);
+        if !answer.sentences.is_empty() && answer.sentences.iter().all(|s| citations::is_refusal(&s.text)) {
+            answer.abstained = true;
+            answer.declined_by = Some("model".into());
+            answer.closest = search.hits.iter().take(CLOSEST_SHOWN).map(closest_record).collect();
+        }
+        answer.timings.verify_ms = verify_ms + ms(verify_started);
         answer.timings.total_ms = ms(started);
         Ok(answer)
     }
@@ -262,80 +331,8 @@ fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 
-/// A record as a numbered source: the chunk retrieval chose, widened with its neighbours in the record
-/// while `budget` tokens allow, in the record's own order.
-fn source_of(generation: &Generation, hit: &Hit, number: usize, budget: usize, count_tokens: &dyn Fn(&str) -> usize) -> Source {
-    let mut text = hit.chunk.text.clone();
-    if let Some(stored) = generation.store.get(&hit.record_id) {
-        let header = render_header(&stored.record);
-        text = strip_header(&hit.chunk.text, &header);
-        let bodies: Vec<(u32, String)> = stored
-            .chunk_ids
-            .iter()
-            .filter_map(|id| generation.store.chunk(*id))
-            .map(|c| (c.ordinal, strip_header(&c.text, &header)))
-            .collect();
-        if let Some(best) = bodies.iter().position(|(ordinal, _)| *ordinal == hit.chunk.ordinal) {
-            let mut chosen = vec![best];
-            let mut used = count_tokens(&bodies[best].1);
-            let (mut left, mut right) = (best, best);
-            loop {
-                let mut grew = false;
-                for next in [right + 1, left.wrapping_sub(1)] {
-                    if let Some((_, body)) = bodies.get(next) {
-                        let cost = count_tokens(body);
-                        if used + cost <= budget {
-                            used += cost;
-                            chosen.push(next);
-                            if next > right { right = next } else { left = next }
-                            grew = true;
-                        }
-                    }
-                }
-                if !grew {
-                    break;
-                }
-            }
-            chosen.sort_unstable();
-            text = String::new();
-            for &i in &chosen {
-                text = join_overlapping(&text, &bodies[i].1);
-            }
-        }
-    }
-    Source {
-        number,
-        record_id: hit.record_id.clone(),
-        title: hit.title.clone(),
-        makers: hit.makers.clone(),
-        date: hit.date.clone(),
-        url: hit.url.clone(),
-        text,
-        score: hit.score,
-    }
-}
-
-/// Consecutive chunks of one description share a few words (chunking.overlap_tokens); joining them
-/// must not say those words twice, or the model repeats them.
-fn join_overlapping(first: &str, second: &str) -> String {
-    if first.is_empty() {
-        return second.to_string();
-    }
-    let longest = first.len().min(second.len()).min(400);
-    let overlap = second
-        .char_indices()
-        .map(|(i, c)| i + c.len_utf8())
-        .take_while(|&end| end <= longest)
-        .filter(|&end| end >= 8 && first.ends_with(&second[..end]))
-        .last();
-    match overlap {
-        Some(end) => format!("{first}{}", &second[end..]),
-        None => format!("{first} {second}"),
-    }
-}
-
-fn strip_header(chunk_text: &str, header: &str) -> String {
-    chunk_text.strip_prefix(header).unwrap_or(chunk_text).trim().to_string()
+fn closest_record(hit: &Hit) -> ClosestRecord {
+    ClosestRecord { record_id: hit.record_id.clone(), title: hit.title.clone(), makers: hit.makers.clone(), date: hit.date.clone(), score: hit.score }
 }
 
 fn best_citation_per_source(sentences: &[CheckedSentence]) -> Vec<Citation> {
@@ -350,19 +347,4 @@ fn best_citation_per_source(sentences: &[CheckedSentence]) -> Vec<Citation> {
     }
     best.sort_by_key(|c| c.number);
     best
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn overlapping_chunks_join_without_saying_the_shared_words_twice() {
-        assert_eq!(
-            join_overlapping("The clothes and expressions of the figures", "expressions of the figures are northern."),
-            "The clothes and expressions of the figures are northern."
-        );
-        assert_eq!(join_overlapping("One sentence.", "Another one."), "One sentence. Another one.");
-        assert_eq!(join_overlapping("", "Start."), "Start.");
-    }
 }

@@ -4,7 +4,7 @@
 
 pub mod ask;
 
-pub use ask::{Answer, AskError, AskEvent, AskRequest, AskTimings, MAX_SOURCES};
+pub use ask::{Answer, AskError, AskEvent, AskRequest, AskTimings, ClosestRecord, MAX_SOURCES};
 
 use crate::config::Settings;
 use crate::embed::Embedder;

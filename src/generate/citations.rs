@@ -143,16 +143,23 @@ fn tidy_spaces(text: &str) -> String {
 /// The answer's sentences with the source numbers each cites (markers removed from the text). A marker
 /// that follows a sentence's full stop belongs to that sentence.
 pub fn split_sentences(text: &str) -> Vec<(String, Vec<usize>)> {
-    let mut sentences: Vec<(String, Vec<usize>)> = Vec::new();
+    split_sentences_with_starts(text).into_iter().map(|(sentence, numbers, _)| (sentence, numbers)).collect()
+}
+
+/// As [`split_sentences`], with the character offset in `text` where each sentence starts: while an
+/// answer streams, everything before the next sentence's start belongs to the sentences before it.
+pub fn split_sentences_with_starts(text: &str) -> Vec<(String, Vec<usize>, usize)> {
+    let mut sentences: Vec<(String, Vec<usize>, usize)> = Vec::new();
     let mut current = String::new();
+    let mut start = 0;
     let mut cited: Vec<usize> = Vec::new();
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
-    let close = |current: &mut String, cited: &mut Vec<usize>, sentences: &mut Vec<(String, Vec<usize>)>| {
+    let close = |current: &mut String, cited: &mut Vec<usize>, start: usize, sentences: &mut Vec<(String, Vec<usize>, usize)>| {
         let sentence = current.trim().to_string();
         // Punctuation left between markers ("[1], [2]") is not a sentence of its own.
         if sentence.chars().any(char::is_alphanumeric) || sentences.is_empty() && !sentence.is_empty() {
-            sentences.push((sentence, std::mem::take(cited)));
+            sentences.push((sentence, std::mem::take(cited), start));
         } else if let Some(last) = sentences.last_mut() {
             last.1.append(cited);
         }
@@ -177,22 +184,25 @@ pub fn split_sentences(text: &str) -> Vec<(String, Vec<usize>)> {
                 }
             }
         }
+        if !current.chars().any(char::is_alphanumeric) && c.is_alphanumeric() {
+            start = i;
+        }
         current.push(c);
         let ends_sentence = matches!(c, '.' | '!' | '?' | '\n')
             && chars.get(i + 1).is_none_or(|n| n.is_whitespace() || *n == '[')
             && !is_abbreviation_or_initial(&current);
         if ends_sentence {
-            close(&mut current, &mut cited, &mut sentences);
+            close(&mut current, &mut cited, start, &mut sentences);
         }
         i += 1;
     }
-    close(&mut current, &mut cited, &mut sentences);
-    for (text, numbers) in &mut sentences {
+    close(&mut current, &mut cited, start, &mut sentences);
+    for (text, numbers, _) in &mut sentences {
         *text = tidy_spaces(text);
         numbers.sort_unstable();
         numbers.dedup();
     }
-    sentences.retain(|(text, _)| text.chars().any(char::is_alphanumeric));
+    sentences.retain(|(text, _, _)| text.chars().any(char::is_alphanumeric));
     sentences
 }
 
@@ -222,13 +232,6 @@ pub fn content_words(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn lexical_overlap(sentence: &[String], source: &HashSet<String>) -> f32 {
-    if sentence.is_empty() {
-        return 0.0;
-    }
-    sentence.iter().filter(|w| source.contains(*w)).count() as f32 / sentence.len() as f32
-}
-
 /// Sentences of a source's text, for snippets and the embedding check.
 fn source_sentences(text: &str) -> Vec<String> {
     let mut sentences: Vec<String> = split_sentences(text).into_iter().map(|(s, _)| s).filter(|s| s.len() > 3).collect();
@@ -238,52 +241,111 @@ fn source_sentences(text: &str) -> Vec<String> {
     sentences
 }
 
-/// Checks every sentence of `answer` (invalid citations already removed) against `sources`.
-pub fn check(
-    answer: &str,
-    question: &str,
-    sources: &[Source],
-    embedder: &Embedder,
-    thresholds: Thresholds,
-) -> Result<Vec<CheckedSentence>, ModelError> {
-    let sentences = split_sentences(answer);
-    let question_words: HashSet<String> = content_words(question).into_iter().collect();
-    let shown: Vec<String> = sources.iter().map(Source::shown_text).collect();
-    let source_words: Vec<HashSet<String>> = shown.iter().map(|t| content_words(t).into_iter().collect()).collect();
-    let source_sentences: Vec<Vec<String>> = shown.iter().map(|t| source_sentences(t)).collect();
-
-    // One embedding call for every answer sentence and every sentence of a cited source.
-    let cited: HashSet<usize> = sentences.iter().flat_map(|(_, n)| n.iter().copied()).collect();
-    let mut texts: Vec<&str> = sentences.iter().map(|(s, _)| s.as_str()).collect();
-    let mut offsets = vec![None; sources.len()];
-    for (i, sents) in source_sentences.iter().enumerate() {
-        if cited.contains(&(i + 1)) {
-            offsets[i] = Some(texts.len());
-            texts.extend(sents.iter().map(String::as_str));
+/// Words a claim can be checked on: numbers (years, sizes) and names (capitalised words that do not
+/// start the sentence). A sentence that states one the cited source does not hold is unsupported, however
+/// many other words it shares with it.
+fn checkable_facts(sentence: &str) -> Vec<String> {
+    let mut facts = Vec::new();
+    for (position, word) in sentence.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).enumerate() {
+        let is_number = word.chars().any(|c| c.is_ascii_digit());
+        let is_name = position > 0 && word.chars().next().is_some_and(char::is_uppercase) && word.chars().count() > 1;
+        if is_number || is_name {
+            facts.push(word.to_lowercase());
         }
     }
-    let vectors = if texts.is_empty() { Vec::new() } else { embedder.embed(&texts)? };
+    facts
+}
 
-    let mut checked = Vec::with_capacity(sentences.len());
-    for (index, (text, numbers)) in sentences.iter().enumerate() {
+/// What one cited source offers as support, computed once per answer and reused for every sentence.
+struct SourceSupport {
+    /// Content words of the source's text and its maker and date facts; the title is left out (a title
+    /// echoed back is not evidence).
+    words: HashSet<String>,
+    /// Every lower-cased word the model was shown for this source, title included: a name taken from the
+    /// title is not an invented one.
+    shown: HashSet<String>,
+    title_words: HashSet<String>,
+    sentences: Vec<String>,
+    /// Embeddings of `sentences`, computed the first time the source is cited.
+    vectors: Option<Vec<Vec<f32>>>,
+}
+
+/// Checks an answer's sentences against the sources they cite, one at a time as they are written.
+///
+/// Neither the question's own words nor the record's title count as support: a sentence that only
+/// repeats them states nothing the source was needed for. A sentence whose numbers or names are not in
+/// the cited source is unsupported.
+pub struct SupportChecker<'a> {
+    sources: &'a [Source],
+    embedder: &'a Embedder,
+    thresholds: Thresholds,
+    question_words: HashSet<String>,
+    support: Vec<SourceSupport>,
+}
+
+impl<'a> SupportChecker<'a> {
+    pub fn new(question: &str, sources: &'a [Source], embedder: &'a Embedder, thresholds: Thresholds) -> SupportChecker<'a> {
+        let words_of = |text: &str| -> HashSet<String> { content_words(text).into_iter().collect() };
+        let support = sources
+            .iter()
+            .map(|source| {
+                let facts = format!("{} {}", source.makers.join(" "), source.date.as_deref().unwrap_or(""));
+                let support_text = format!("{}\n{facts}", source.text);
+                let title_words = words_of(&source.title);
+                let shown = source
+                    .shown_text()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| !w.is_empty())
+                    .map(str::to_lowercase)
+                    .collect();
+                let mut sentences = source_sentences(&source.text);
+                if !facts.trim().is_empty() {
+                    sentences.push(facts.trim().to_string());
+                }
+                SourceSupport { words: words_of(&support_text), shown, title_words, sentences, vectors: None }
+            })
+            .collect();
+        SupportChecker { sources, embedder, thresholds, question_words: words_of(question), support }
+    }
+
+    /// Checks one sentence (citation markers removed) that cites `numbers`.
+    pub fn check(&mut self, text: &str, numbers: &[usize]) -> Result<CheckedSentence, ModelError> {
         let words = content_words(text);
-        let new_words = words.iter().filter(|w| !question_words.contains(*w)).count();
+        let new_words: Vec<String> = words.iter().filter(|w| !self.question_words.contains(*w)).cloned().collect();
+        let facts: Vec<String> = checkable_facts(text).into_iter().filter(|f| !self.question_words.contains(f)).collect();
+        let mut sentence_vector: Option<Vec<f32>> = None;
         let mut citations = Vec::new();
         for &number in numbers {
             // Numbers outside 1..=k were removed before; a stray one is skipped, never indexed.
-            let Some(at) = number.checked_sub(1).filter(|&at| at < sources.len()) else { continue };
-            let source = &sources[at];
-            let lexical = lexical_overlap(&words, &source_words[at]);
-            let (snippet, semantic) = match offsets[at] {
-                Some(start) => source_sentences[at]
+            let Some(at) = number.checked_sub(1).filter(|&at| at < self.sources.len()) else { continue };
+            if self.support[at].vectors.is_none() {
+                let sentences: Vec<&str> = self.support[at].sentences.iter().map(String::as_str).collect();
+                self.support[at].vectors = Some(self.embedder.embed(&sentences)?);
+            }
+            if sentence_vector.is_none() {
+                sentence_vector = self.embedder.embed(&[text])?.into_iter().next();
+            }
+            let support = &self.support[at];
+            // The claim: what the sentence says beyond the question and the title.
+            let claim: Vec<&String> = new_words.iter().filter(|w| !support.title_words.contains(*w)).collect();
+            let lexical = if claim.is_empty() {
+                0.0
+            } else {
+                claim.iter().filter(|w| support.words.contains(**w)).count() as f32 / claim.len() as f32
+            };
+            let (snippet, semantic) = match (&support.vectors, &sentence_vector) {
+                (Some(vectors), Some(sentence)) => support
+                    .sentences
                     .iter()
-                    .enumerate()
-                    .map(|(j, s)| (s.clone(), dot(&vectors[index], &vectors[start + j])))
+                    .zip(vectors)
+                    .map(|(s, v)| (s.clone(), dot(sentence, v)))
                     .max_by(|a, b| a.1.total_cmp(&b.1))
                     .unwrap_or_default(),
-                None => (String::new(), 0.0),
+                _ => (String::new(), 0.0),
             };
-            let supported = lexical >= thresholds.lexical || semantic >= thresholds.semantic;
+            let facts_hold = facts.iter().all(|f| support.shown.contains(f));
+            let supported = !claim.is_empty() && facts_hold && (lexical >= self.thresholds.lexical || semantic >= self.thresholds.semantic);
+            let source = &self.sources[at];
             citations.push(Citation {
                 number,
                 record_id: source.record_id.clone(),
@@ -294,16 +356,29 @@ pub fn check(
                 supported,
             });
         }
-        let support = if !citations.is_empty() {
-            if citations.iter().any(|c| c.supported) { Support::Supported } else { Support::Unsupported }
-        } else if new_words >= 2 && !is_refusal(text) {
-            Support::Uncited
-        } else {
+        let support = if new_words.is_empty() || is_refusal(text) {
             Support::NoClaim
+        } else if citations.is_empty() {
+            if new_words.len() >= 2 { Support::Uncited } else { Support::NoClaim }
+        } else if citations.iter().any(|c| c.supported) {
+            Support::Supported
+        } else {
+            Support::Unsupported
         };
-        checked.push(CheckedSentence { text: text.clone(), support, citations });
+        Ok(CheckedSentence { text: text.to_string(), support, citations })
     }
-    Ok(checked)
+}
+
+/// Checks every sentence of `answer` (invalid citations already removed) against `sources`.
+pub fn check(
+    answer: &str,
+    question: &str,
+    sources: &[Source],
+    embedder: &Embedder,
+    thresholds: Thresholds,
+) -> Result<Vec<CheckedSentence>, ModelError> {
+    let mut checker = SupportChecker::new(question, sources, embedder, thresholds);
+    split_sentences(answer).into_iter().map(|(text, numbers)| checker.check(&text, &numbers)).collect()
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -345,6 +420,14 @@ mod tests {
                 ("St. Jerome is not.".to_string(), vec![1, 2]),
             ]
         );
+    }
+
+    #[test]
+    fn each_sentence_knows_where_it_starts_in_the_streamed_text() {
+        let text = "Painted in 1434 [1]. It hangs in London. [2] Then";
+        let starts: Vec<usize> = split_sentences_with_starts(text).iter().map(|s| s.2).collect();
+        assert_eq!(starts, [0, 21, 45]);
+        assert_eq!(text.chars().skip(45).collect::<String>(), "Then");
     }
 
     #[test]

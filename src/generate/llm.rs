@@ -23,6 +23,8 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use serde::Serialize;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
@@ -37,7 +39,7 @@ pub enum GenerateError {
     Load { path: PathBuf, reason: String },
     #[error("the model's chat template failed: {0}")]
     Template(String),
-    #[error("the prompt needs {needed} tokens but the context holds {context} (shorten the question or lower answer.source_budget_tokens)")]
+    #[error("the prompt needs {needed} tokens but the context holds {context} (shorten the question or lower answer.evidence_budget_tokens)")]
     PromptTooLong { needed: usize, context: usize },
     #[error("the answer queue is full ({0} waiting); try again shortly")]
     QueueFull(usize),
@@ -47,6 +49,8 @@ pub enum GenerateError {
     WorkerGone,
     #[error("llama.cpp failed: {0}")]
     Llama(String),
+    #[error("the answer grammar does not parse: {0}")]
+    Grammar(String),
 }
 
 /// What a generation reports, in order: `Started` once the prompt is evaluated, `Piece`s, then `Done` or
@@ -81,6 +85,8 @@ pub struct Message {
 
 struct Job {
     prompt: Vec<LlamaToken>,
+    /// A GBNF grammar every answer must match (root rule `root`), or none.
+    grammar: Option<String>,
     max_tokens: usize,
     deadline: Instant,
     deadline_seconds: f64,
@@ -172,6 +178,17 @@ impl Llm {
     /// Queues a generation for `messages`; events arrive on the returned receiver. Dropping the receiver
     /// cancels the generation.
     pub fn generate(&self, messages: &[Message], max_tokens: Option<usize>) -> Result<UnboundedReceiver<TokenEvent>, GenerateError> {
+        self.generate_constrained(messages, max_tokens, None)
+    }
+
+    /// As [`Llm::generate`], with every sampled token kept inside `grammar` (GBNF, root rule `root`):
+    /// the answer cannot take a shape the grammar does not allow.
+    pub fn generate_constrained(
+        &self,
+        messages: &[Message],
+        max_tokens: Option<usize>,
+        grammar: Option<String>,
+    ) -> Result<UnboundedReceiver<TokenEvent>, GenerateError> {
         let text = self.render_chat(messages)?;
         // The rendered template already holds the special tokens; parse them as such.
         let prompt = self.model.vocab().tokenize(text.as_bytes(), true, true);
@@ -183,7 +200,7 @@ impl Llm {
         let max_tokens = wanted.min(self.context_tokens - prompt.len());
         let (events, receiver) = unbounded_channel();
         let deadline_seconds = self.settings.deadline_seconds;
-        let job = Job { prompt, max_tokens, deadline: Instant::now() + Duration::from_secs_f64(deadline_seconds), deadline_seconds, events };
+        let job = Job { prompt, grammar, max_tokens, deadline: Instant::now() + Duration::from_secs_f64(deadline_seconds), deadline_seconds, events };
         self.waiting.fetch_add(1, Ordering::Relaxed);
         match self.jobs.try_send(job) {
             Ok(()) => Ok(receiver),
@@ -289,6 +306,10 @@ impl Worker {
         } else {
             LlamaSampler::chain_simple([penalties, LlamaSampler::temp(self.temperature), LlamaSampler::dist(self.seed)])
         };
+        let mut grammar = match &job.grammar {
+            Some(text) => Some(LlamaSampler::grammar(&self.model, text, "root").map_err(|e| GenerateError::Grammar(e.to_string()))?),
+            None => None,
+        };
         let vocab = self.model.vocab();
         let mut text = Utf8Pieces::default();
         let mut logits_at = batch.n_tokens() - 1;
@@ -296,7 +317,10 @@ impl Worker {
         let mut truncated = true;
         let generation_started = Instant::now();
         while generated < job.max_tokens {
-            let token = sampler.sample(ctx, logits_at);
+            let token = match grammar.as_mut() {
+                Some(grammar) => sample_within(ctx, logits_at, &mut sampler, grammar).ok_or_else(|| GenerateError::Llama("the grammar allows no token".into()))?,
+                None => sampler.sample(ctx, logits_at),
+            };
             if vocab.is_eog(token) {
                 truncated = false;
                 break;
@@ -330,6 +354,31 @@ impl Worker {
             truncated,
         })
     }
+}
+
+/// Samples the next token as `sampler` would, kept inside `grammar`. Checking the grammar against the whole
+/// vocabulary (150k tokens) at every step is what makes constrained decoding slow, so the token the sampler
+/// picks freely is checked alone first, and the vocabulary is filtered only when the grammar rejects it
+/// (llama.cpp's own "grammar first" shortcut).
+fn sample_within(ctx: &LlamaContext<'_>, logits_at: i32, sampler: &mut LlamaSampler, grammar: &mut LlamaSampler) -> Option<LlamaToken> {
+    let mut candidates = ctx.token_data_array_ith(logits_at);
+    candidates.apply_sampler(sampler);
+    let mut token = candidates.selected_token()?;
+    let mut alone = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 0.0, 0.0)], false);
+    alone.apply_sampler(grammar);
+    if !alone.data.first().is_some_and(|t| t.logit().is_finite()) {
+        let mut allowed = ctx.token_data_array_ith(logits_at);
+        allowed.apply_sampler(grammar);
+        allowed.data.retain(|t| t.logit().is_finite());
+        if allowed.data.is_empty() {
+            return None;
+        }
+        allowed.apply_sampler(sampler);
+        token = allowed.selected_token()?;
+    }
+    grammar.accept(token);
+    sampler.accept(token);
+    Some(token)
 }
 
 fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {

@@ -8,7 +8,8 @@ use std::path::Path;
 use minijinja::Environment;
 use serde::Serialize;
 
-const BUILT_IN: [(&str, &str); 4] = [
+const BUILT_IN: [(&str, &str); 5] = [
+    ("answer.gbnf.j2", include_str!("../../prompts/answer.gbnf.j2")),
     ("system.j2", include_str!("../../prompts/system.j2")),
     ("question.j2", include_str!("../../prompts/question.j2")),
     ("rewrite.j2", include_str!("../../prompts/rewrite.j2")),
@@ -103,6 +104,11 @@ impl Prompts {
     pub fn no_answer(&self, question: &str) -> Result<String, PromptError> {
         self.render("no_answer.j2", minijinja::context! { question })
     }
+
+    /// The llama.cpp grammar an answer over `sources` numbered sources must match.
+    pub fn answer_grammar(&self, sources: usize, max_sentences: usize) -> Result<String, PromptError> {
+        self.render("answer.gbnf.j2", minijinja::context! { sources, max_sentences => max_sentences.max(1) })
+    }
 }
 
 /// The most recent turns whose total does not pass `budget` tokens, oldest first.
@@ -153,6 +159,13 @@ mod tests {
         let turns: Vec<Turn> = (0..5).map(|i| Turn { role: "user".into(), content: format!("question {i}") }).collect();
         let kept = bounded_history(&turns, 12, |t| t.split_whitespace().count());
         assert_eq!(kept.iter().map(|t| t.content.as_str()).collect::<Vec<_>>(), ["question 3", "question 4"]);
+    }
+
+    #[test]
+    fn the_answer_grammar_allows_exactly_the_given_source_numbers() {
+        let grammar = Prompts::load(None).unwrap().answer_grammar(3, 4).unwrap();
+        assert!(grammar.contains(r#"source ::= "1" | "2" | "3""#), "{grammar}");
+        assert!(grammar.contains("{0,3}"), "{grammar}");
     }
 
     #[test]

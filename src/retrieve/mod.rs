@@ -50,6 +50,8 @@ pub enum SearchError {
     Model(#[from] ModelError),
     #[error("the query is empty")]
     EmptyQuery,
+    #[error("no record {0:?} in the index")]
+    NoSuchRecord(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -268,21 +270,7 @@ pub fn search(
         .enumerate()
         .filter_map(|(i, (record_id, score))| {
             let (stages, chunk_id) = stages.remove(&record_id)?;
-            let stored = generation.store.get(&record_id)?;
-            let chunk = generation.store.chunk(chunk_id)?;
-            let r = &stored.record;
-            Some(Hit {
-                rank: i + 1,
-                record_id: r.id.clone(),
-                source: r.source.clone(),
-                title: r.title.clone(),
-                makers: r.makers.clone(),
-                date: r.date.clone(),
-                url: r.url.clone(),
-                chunk: ChunkRef { id: chunk.id, ordinal: chunk.ordinal, text: chunk.text.clone() },
-                score,
-                stages,
-            })
+            hit_of(generation, i + 1, &record_id, chunk_id, score, stages)
         })
         .collect();
     timings.total_ms = ms(started);
@@ -295,6 +283,55 @@ pub fn search(
         hits,
         timings,
     })
+}
+
+/// A ranked record as the API shows it, with the chunk that represents it.
+fn hit_of(generation: &Generation, rank: usize, record_id: &str, chunk_id: ChunkId, score: f32, stages: Stages) -> Option<Hit> {
+    let stored = generation.store.get(record_id)?;
+    let chunk = generation.store.chunk(chunk_id)?;
+    let r = &stored.record;
+    Some(Hit {
+        rank,
+        record_id: r.id.clone(),
+        source: r.source.clone(),
+        title: r.title.clone(),
+        makers: r.makers.clone(),
+        date: r.date.clone(),
+        url: r.url.clone(),
+        chunk: ChunkRef { id: chunk.id, ordinal: chunk.ordinal, text: chunk.text.clone() },
+        score,
+        stages,
+    })
+}
+
+/// "More like this": the `k` records nearest to `record_id` by embedding (the normalised mean of its
+/// chunks' vectors), the record itself left out. Scores are cosine similarities (`stages.dense`).
+pub fn similar(generation: &Generation, record_id: &str, k: usize, ef: usize) -> Result<Vec<Hit>, SearchError> {
+    let stored = generation.store.get(record_id).ok_or_else(|| SearchError::NoSuchRecord(record_id.to_string()))?;
+    let vectors: Vec<&[f32]> = stored.chunk_ids.iter().filter_map(|&id| generation.vectors.vector(id)).collect();
+    let Some(dimensions) = vectors.first().map(|v| v.len()) else { return Ok(Vec::new()) };
+    let mut mean = vec![0.0f32; dimensions];
+    for v in &vectors {
+        for (m, x) in mean.iter_mut().zip(v.iter()) {
+            *m += x;
+        }
+    }
+    let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
+    mean.iter_mut().for_each(|x| *x /= norm);
+    let store = &generation.store;
+    // A record has several chunks: ask for enough to fill k other records.
+    let chunks = generation.vectors.search(&mean, (k + 1) * 4, ef.max((k + 1) * 4), &|id| {
+        store.chunk(id).is_some_and(|c| c.record_id != record_id)
+    });
+    Ok(collapse_to_records(generation, &chunks)
+        .into_iter()
+        .take(k)
+        .enumerate()
+        .filter_map(|(i, (id, chunk, score))| {
+            let stages = Stages { dense: Some(StageScore { rank: i + 1, score }), ..Stages::default() };
+            hit_of(generation, i + 1, &id, chunk, score, stages)
+        })
+        .collect())
 }
 
 /// Reorders the top `depth` of `order` by the cross-encoder's scores of each record's chunk; the rest

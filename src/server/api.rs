@@ -16,6 +16,7 @@ use tokio_stream::StreamExt;
 
 use super::{collect_answer, parse_json, start_answer, AppError, AppState, Progress};
 use crate::app::{Answer, AskRequest};
+use crate::feedback::NewFeedback;
 use crate::index::Filters;
 use crate::ingest::{IngestOptions, IngestReport};
 use crate::records::{validate, MuseumRecord};
@@ -31,9 +32,10 @@ pub async fn ask(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRe
     Ok(Json(collect_answer(rx).await?))
 }
 
-/// Server-sent events: `sources` (the numbered records), `delta` (text as it is written, citations to
-/// sources that were not given already removed), then `answer` (the whole answer with checked citations)
-/// or `error`.
+/// Server-sent events: `sources` (the numbered records with their evidence; when the answer declines,
+/// `abstained` and the `closest` records), `delta` (text as it is written, citations to sources that were
+/// not given already removed), `sentence` (each sentence once it is complete, with its citations checked
+/// against their sources), then `answer` (the whole answer) or `error`.
 pub async fn ask_stream(
     State(state): State<Arc<AppState>>,
     body: Result<Bytes, BytesRejection>,
@@ -44,9 +46,13 @@ pub async fn ask_stream(
     let rx = start_answer(Arc::clone(&state), request)?;
     let events = UnboundedReceiverStream::new(rx).map(|progress| {
         Ok(match progress {
-            Progress::Retrieved { retrieval_query, sources, abstained } => Event::default()
+            Progress::Retrieved { retrieval_query, sources, abstained, closest } => Event::default()
                 .event("sources")
-                .json_data(serde_json::json!({ "retrieval_query": retrieval_query, "sources": sources, "abstained": abstained }))
+                .json_data(serde_json::json!({ "retrieval_query": retrieval_query, "sources": sources, "abstained": abstained, "closest": closest }))
+                .unwrap_or_default(),
+            Progress::Sentence { index, sentence, end } => Event::default()
+                .event("sentence")
+                .json_data(serde_json::json!({ "index": index, "sentence": sentence, "end": end }))
                 .unwrap_or_default(),
             Progress::Delta(text) => Event::default().event("delta").json_data(serde_json::json!({ "text": text })).unwrap_or_default(),
             Progress::Done(answer) => Event::default().event("answer").json_data(&answer).unwrap_or_default(),
@@ -154,14 +160,7 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestResponse>, AppError> {
-    let key = state.curator.settings.server.api_key.clone();
-    if key.is_empty() {
-        return Err(AppError::IngestDisabled);
-    }
-    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), key.as_bytes())) {
-        return Err(AppError::Unauthorized);
-    }
+    require_api_key(&state, &headers)?;
     let body: IngestBody = parse_json(body, state.curator.settings.server.max_body_bytes)?;
     if body.records.is_empty() && body.delete.is_empty() {
         return Err(AppError::BadRequest("nothing to do: give records and/or delete".into()));
@@ -193,6 +192,149 @@ pub async fn ingest(
     state.reload()?;
     Ok(Json(IngestResponse { report, rejected }))
 }
+
+/// Routes that change the index or read what readers sent need `Authorization: Bearer <server.api_key>`;
+/// with no key set they are off.
+fn require_api_key(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let key = &state.curator.settings.server.api_key;
+    if key.is_empty() {
+        return Err(AppError::IngestDisabled);
+    }
+    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), key.as_bytes())) {
+        return Err(AppError::Unauthorized);
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadQuery {
+    /// The uploaded file's name; its extension helps recognise the format.
+    pub name: String,
+}
+
+/// POST /api/ingest/file?name=export.csv: a file in any format curator reads, as the raw body. Answers
+/// with server-sent events: `progress` ({stage, done, total}) while records are embedded, then `report`
+/// ({read, skipped: [{at, reason}], report}) or `error`. The index switches to the new generation only
+/// when the whole ingest succeeded.
+pub async fn ingest_file(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    query: Result<Query<UploadQuery>, QueryRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    require_api_key(&state, &headers)?;
+    let Query(UploadQuery { name }) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let limit = state.curator.settings.server.max_body_bytes;
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge(limit) } else { AppError::BadRequest(rejection.body_text()) }
+    })?;
+    if bytes.is_empty() {
+        return Err(AppError::BadRequest("the upload is empty".into()));
+    }
+    // Only the name's last component, in plain characters: it names a file in a private temporary folder.
+    let safe_name: String = name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let safe_name = if safe_name.trim_matches('.').is_empty() { "upload.jsonl".to_string() } else { safe_name };
+    let folder = tempfile::tempdir().map_err(|e| AppError::Internal(format!("cannot stage the upload: {e}")))?;
+    let path = folder.path().join(&safe_name);
+    std::fs::write(&path, &bytes).map_err(|e| AppError::Internal(format!("cannot stage the upload: {e}")))?;
+    let outcome = crate::records::read_paths(std::slice::from_ref(&path)).map_err(|e| AppError::BadRequest(e.to_string().replace(&folder.path().display().to_string(), "")))?;
+    if let Some((_, why)) = outcome.skipped_files.first() {
+        return Err(AppError::BadRequest(format!("{safe_name}: {why}")));
+    }
+    let skipped: Vec<serde_json::Value> = outcome
+        .skipped
+        .iter()
+        .map(|s| serde_json::json!({ "at": format!("{safe_name}:{}", s.at.line), "reason": s.reason }))
+        .collect();
+    let read = outcome.records.len();
+    if read == 0 {
+        return Err(AppError::BadRequest(format!("{safe_name}: no record could be read ({} rows skipped): {}", skipped.len(), serde_json::Value::Array(skipped))));
+    }
+    let records: Vec<MuseumRecord> = outcome.records.into_iter().map(|(r, _)| r).collect();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+    let worker = Arc::clone(&state);
+    tokio::task::spawn_blocking(move || {
+        let _staged = folder;
+        let _one_at_a_time = worker.ingest_lock.blocking_lock();
+        let progress_tx = tx.clone();
+        let progress = move |done: usize, total: usize| {
+            let event = Event::default().event("progress").json_data(serde_json::json!({ "stage": "embedding", "done": done, "total": total }));
+            let _ = progress_tx.send(event.unwrap_or_default());
+        };
+        let result = worker.curator.ingest(records, &[], &IngestOptions { rebuild: false }, &progress);
+        let event = match result.map_err(|e| AppError::Internal(format!("ingest failed: {e}"))).and_then(|report| {
+            worker.reload()?;
+            Ok(report)
+        }) {
+            Ok(report) => Event::default().event("report").json_data(serde_json::json!({ "read": read, "skipped": skipped, "report": report })),
+            Err(e) => Event::default().event("error").json_data(e.body()),
+        };
+        let _ = tx.send(event.unwrap_or_default());
+    });
+    let events = UnboundedReceiverStream::new(rx).map(Ok);
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimilarQuery {
+    #[serde(default)]
+    pub k: Option<usize>,
+}
+
+/// GET /api/records/{id}/similar?k=10: the nearest records by embedding, the record itself left out.
+pub async fn similar(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    query: Result<Query<SimilarQuery>, QueryRejection>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let Query(SimilarQuery { k }) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let k = k.unwrap_or(state.curator.settings.retrieval.k);
+    check_k(k)?;
+    let generation = state.generation()?;
+    let ef = state.curator.settings.hnsw.ef_search;
+    let record_id = id.clone();
+    let hits = tokio::task::spawn_blocking(move || crate::retrieve::similar(&generation, &record_id, k, ef))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    Ok(Json(serde_json::json!({ "record_id": id, "k": k, "hits": hits })))
+}
+
+/// POST /api/feedback: a reader's rating of an answer, kept in SQLite with the model and index
+/// generation that produced it.
+pub async fn add_feedback(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Result<Json<serde_json::Value>, AppError> {
+    let feedback: NewFeedback = parse_json(body, state.curator.settings.server.max_body_bytes)?;
+    if feedback.question.trim().is_empty() {
+        return Err(AppError::BadRequest("the rated question is empty".into()));
+    }
+    if feedback.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
+        return Err(AppError::BadRequest(format!("the comment is longer than {MAX_COMMENT_CHARS} characters")));
+    }
+    let store = state.feedback.as_ref().ok_or_else(|| AppError::Unavailable("feedback is off: its database could not be opened (see the log)".into()))?;
+    let model = state.curator.llm.as_ref().map(|l| l.name.clone());
+    let generation = state.generation().ok().map(|g| g.manifest.generation);
+    let id = store.add(&feedback, model.as_deref(), generation).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Json(serde_json::json!({ "id": id })))
+}
+
+/// GET /api/feedback (API key): every rating, newest first.
+pub async fn list_feedback(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<serde_json::Value>, AppError> {
+    require_api_key(&state, &headers)?;
+    let store = state.feedback.as_ref().ok_or_else(|| AppError::Unavailable("feedback is off: its database could not be opened (see the log)".into()))?;
+    let all = store.list().map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Json(serde_json::json!({ "feedback": all })))
+}
+
+/// Longest comment kept with a rating.
+const MAX_COMMENT_CHARS: usize = 2000;
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -104,6 +104,7 @@ impl From<SearchError> for AppError {
     fn from(e: SearchError) -> AppError {
         match e {
             SearchError::EmptyQuery => AppError::BadRequest(e.to_string()),
+            SearchError::NoSuchRecord(_) => AppError::NotFound(e.to_string()),
             other => AppError::Internal(other.to_string()),
         }
     }

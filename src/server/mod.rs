@@ -9,6 +9,7 @@
 pub mod api;
 pub mod error;
 pub mod openai;
+pub mod web;
 
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
@@ -22,8 +23,9 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::app::{Answer, AskEvent, AskRequest, Curator};
-use crate::generate::Source;
+use crate::app::{Answer, AskEvent, AskRequest, ClosestRecord, Curator};
+use crate::feedback::FeedbackStore;
+use crate::generate::{CheckedSentence, Source};
 use crate::index::Generation;
 pub use error::AppError;
 
@@ -36,6 +38,8 @@ pub struct AppState {
     generation: RwLock<Option<Arc<Generation>>>,
     /// One HTTP ingest at a time (the index has its own writer lock across processes).
     ingest_lock: tokio::sync::Mutex<()>,
+    /// Readers' ratings (SQLite in the data directory); None, with the reason logged, when it cannot open.
+    pub feedback: Option<FeedbackStore>,
     started: Instant,
 }
 
@@ -43,7 +47,20 @@ impl AppState {
     pub fn new(curator: Curator) -> Arc<AppState> {
         prometheus();
         let generation = curator.load_generation().ok().map(Arc::new);
-        Arc::new(AppState { curator, generation: RwLock::new(generation), ingest_lock: tokio::sync::Mutex::new(()), started: Instant::now() })
+        let feedback = match FeedbackStore::open(&curator.settings.data_dir().join("feedback.sqlite")) {
+            Ok(store) => Some(store),
+            Err(e) => {
+                tracing::warn!("feedback is off: {e}");
+                None
+            }
+        };
+        Arc::new(AppState {
+            curator,
+            generation: RwLock::new(generation),
+            ingest_lock: tokio::sync::Mutex::new(()),
+            feedback,
+            started: Instant::now(),
+        })
     }
 
     fn generation(&self) -> Result<Arc<Generation>, AppError> {
@@ -64,18 +81,28 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.curator.settings.server.max_body_bytes;
     Router::new()
+        .route("/", get(web::ask_page))
+        .route("/search", get(web::search_page))
+        .route("/records/{id}", get(web::record_page))
+        .route("/dashboard", get(web::dashboard_page))
+        .route("/ingest", get(web::ingest_page))
+        .route("/static/{file}", get(web::static_file))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(openai::models))
         .route("/api/ask", post(api::ask))
         .route("/api/ask/stream", post(api::ask_stream))
         .route("/api/search", get(api::search))
         .route("/api/records/{id}", get(api::record))
+        .route("/api/records/{id}/similar", get(api::similar))
         .route("/api/ingest", post(api::ingest))
+        .route("/api/ingest/file", post(api::ingest_file))
+        .route("/api/feedback", post(api::add_feedback).get(api::list_feedback))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { AppError::NotFound("no such route; see /openapi.json".into()) })
         .layer(middleware::from_fn(count_requests))
+        .layer(middleware::from_fn(web::security_headers))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -141,8 +168,9 @@ pub fn parse_json<T: DeserializeOwned>(body: Result<axum::body::Bytes, axum::ext
 
 /// What a running answer reports to the handler that streams or collects it.
 pub enum Progress {
-    Retrieved { retrieval_query: String, sources: Vec<Source>, abstained: bool },
+    Retrieved { retrieval_query: String, sources: Vec<Source>, abstained: bool, closest: Vec<ClosestRecord> },
     Delta(String),
+    Sentence { index: usize, sentence: CheckedSentence, end: usize },
     Done(Box<Answer>),
     Failed(AppError),
 }
@@ -170,10 +198,14 @@ pub fn start_answer(state: Arc<AppState>, request: AskRequest) -> Result<Unbound
         let started = Instant::now();
         let mut on_event = |event: AskEvent<'_>| {
             let progress = match event {
-                AskEvent::Retrieved { retrieval_query, sources, abstained } => {
-                    Progress::Retrieved { retrieval_query: retrieval_query.to_string(), sources: sources.to_vec(), abstained }
-                }
+                AskEvent::Retrieved { retrieval_query, sources, abstained, closest } => Progress::Retrieved {
+                    retrieval_query: retrieval_query.to_string(),
+                    sources: sources.to_vec(),
+                    abstained,
+                    closest: closest.to_vec(),
+                },
                 AskEvent::Delta(text) => Progress::Delta(text.to_string()),
+                AskEvent::Sentence { index, sentence, end } => Progress::Sentence { index, sentence: sentence.clone(), end },
             };
             tx.send(progress).is_ok()
         };
@@ -228,7 +260,7 @@ pub async fn collect_answer(mut rx: UnboundedReceiver<Progress>) -> Result<Answe
         match progress {
             Progress::Done(answer) => return Ok(*answer),
             Progress::Failed(e) => return Err(e),
-            Progress::Retrieved { .. } | Progress::Delta(_) => {}
+            Progress::Retrieved { .. } | Progress::Delta(_) | Progress::Sentence { .. } => {}
         }
     }
     Err(AppError::Internal("the answer stopped without a result".into()))

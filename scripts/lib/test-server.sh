@@ -1,0 +1,15 @@
+# Sourced by the test scripts that drive a running server. start_test_server LOG starts `$curator serve` on a
+# free loopback port in the background (its output in LOG), waits until /healthz answers, and sets `port`
+# and `server_pid`; the caller's EXIT trap stops it.
+start_test_server() {
+  local log="$1"
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  "$curator" serve --bind "127.0.0.1:$port" >"$log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 120); do
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/healthz', timeout=2)" 2>/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || { cat "$log" >&2; echo "$(basename "$0"): the server did not start" >&2; exit 1; }
+    sleep 0.5
+  done
+  cat "$log" >&2; echo "$(basename "$0"): the server did not answer /healthz within 60 s" >&2; exit 1
+}

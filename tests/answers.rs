@@ -1,0 +1,113 @@
+//! The answer pipeline's own guarantees, over the sample records with the real embedding model: evidence
+//! selection keeps the sentence that holds the fact asked for, the support check does not flatter, and an
+//! answer decoded within the citation grammar never cites a source it was not given (the smallest model:
+//! this checks the constraint, not the answer).
+
+mod common;
+
+use curator::app::{AskRequest, Curator};
+use curator::evidence::{self, Scorer};
+use curator::generate::citations::{self, SupportChecker, Thresholds};
+use curator::generate::{Source, Support};
+use curator::retrieve::Mode;
+
+fn sample_curator(dir: &std::path::Path, overrides: &[(&str, &str)]) -> Curator {
+    let curator = Curator::open(common::settings_with(dir, overrides)).expect("models (scripts/fetch-models.sh)");
+    common::ingest(&curator, common::sample_records());
+    curator
+}
+
+fn source(text: &str) -> Source {
+    Source {
+        number: 1,
+        record_id: "sample:milkmaid".into(),
+        title: "The Milkmaid".into(),
+        makers: vec!["Johannes Vermeer".into()],
+        date: Some("c. 1657-1658".into()),
+        url: None,
+        text: text.into(),
+        score: 1.0,
+    }
+}
+
+#[test]
+fn evidence_selection_keeps_the_sentence_that_holds_the_fact() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = sample_curator(dir.path(), &[]);
+    let generation = curator.load_generation().unwrap();
+    let question = "What does the maid pour the milk from?";
+    let search = curator.search(&generation, &curator.request(question, Mode::Hybrid, Some(3), Default::default())).unwrap();
+    let words = |t: &str| t.split_whitespace().count();
+    // A budget far below the records' whole text: selection has to choose.
+    let sources = evidence::select(question, &generation, &search.hits, &Scorer::Embedding(&curator.embedder), 60, &words).unwrap();
+    let milkmaid = sources.iter().find(|s| s.record_id == "sample:milkmaid").expect("the Milkmaid is among the sources");
+    assert!(milkmaid.text.contains("earthenware jug"), "the sentence with the answer was dropped: {:?}", milkmaid.text);
+    let total: usize = sources.iter().map(|s| words(&s.text)).sum();
+    assert!(total <= 60, "the evidence passes its budget: {total} words");
+    assert!(!milkmaid.text.contains("foot warmer"), "an unrelated sentence was kept over the budget: {:?}", milkmaid.text);
+}
+
+#[test]
+fn the_support_check_marks_a_sentence_with_a_wrong_year_unsupported() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = sample_curator(dir.path(), &[]);
+    let sources = [source("A kitchen maid pours milk from an earthenware jug into a bowl. It was painted around 1658 in Delft.")];
+    let thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
+    let mut checker = SupportChecker::new("When was The Milkmaid painted?", &sources, &curator.embedder, thresholds);
+    let right = checker.check("It was painted around 1658 in Delft.", &[1]).unwrap();
+    assert_eq!(right.support, Support::Supported, "{right:?}");
+    let wrong_year = checker.check("It was painted around 1665 in Delft.", &[1]).unwrap();
+    assert_eq!(wrong_year.support, Support::Unsupported, "a year the source does not hold passed: {wrong_year:?}");
+    let wrong_name = checker.check("It was painted around 1658 in Haarlem.", &[1]).unwrap();
+    assert_eq!(wrong_name.support, Support::Unsupported, "a place the source does not hold passed: {wrong_name:?}");
+}
+
+#[test]
+fn the_title_and_the_question_s_own_words_are_not_support() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = sample_curator(dir.path(), &[]);
+    let sources = [source("A kitchen maid pours milk from an earthenware jug into a bowl.")];
+    let thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
+    let mut checker = SupportChecker::new("What is in The Milkmaid?", &sources, &curator.embedder, thresholds);
+    // Shares "milkmaid" with title and question, and claims a cat the record never mentions.
+    let invented = checker.check("The Milkmaid shows a sleeping cat.", &[1]).unwrap();
+    assert_eq!(invented.support, Support::Unsupported, "{invented:?}");
+    let said = checker.check("The Milkmaid shows a maid pouring milk from an earthenware jug.", &[1]).unwrap();
+    assert_eq!(said.support, Support::Supported, "{said:?}");
+    // The maker is a fact of the record, not of its title: naming him is supported.
+    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &curator.embedder, thresholds);
+    let maker = checker.check("Johannes Vermeer painted it.", &[1]).unwrap();
+    assert_eq!(maker.support, Support::Supported, "{maker:?}");
+}
+
+#[test]
+fn a_constrained_answer_cites_every_sentence_and_only_numbers_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut curator = sample_curator(
+        dir.path(),
+        &[("CURATOR_GENERATION_MODEL", common::TINY_LLM), ("CURATOR_GENERATION_MAX_ANSWER_TOKENS", "96"), ("CURATOR_ANSWER_ABSTAIN_BELOW_DENSE", "0")],
+    );
+    curator.load_llm().expect("the tiny test model (scripts/fetch-models.sh llm-tiny)");
+    let generation = curator.load_generation().unwrap();
+    for (question, k) in [("Who painted The Milkmaid?", 2), ("What is The Night Watch painted on?", 3), ("Describe every painting you know in detail.", 1)] {
+        let request = AskRequest { question: question.into(), k: Some(k), ..Default::default() };
+        let mut streamed = String::new();
+        let answer = curator
+            .ask(&generation, &request, &mut |event| {
+                if let curator::app::AskEvent::Delta(text) = event {
+                    streamed.push_str(text);
+                }
+                true
+            })
+            .unwrap();
+        assert!(!answer.abstained || answer.declined_by.as_deref() == Some("model"), "{answer:?}");
+        // What the model wrote, before any filtering: every marker is in 1..=k.
+        for (sentence, numbers) in citations::split_sentences(&streamed) {
+            assert!(!numbers.is_empty() || answer.generation.as_ref().is_some_and(|g| g.truncated), "an uncited sentence in {streamed:?}: {sentence:?}");
+            assert!(numbers.iter().all(|n| (1..=k).contains(n)), "a citation outside 1..={k} in {streamed:?}");
+        }
+        for c in &answer.citations {
+            assert_eq!(c.record_id, answer.sources[c.number - 1].record_id);
+        }
+    }
+}

@@ -1,0 +1,215 @@
+// Browser tests of curator's pages, in Debian's headless chromium driven by playwright-core, against a
+// running `curator serve` (scripts/test-web.sh starts it over corpus/sample.jsonl, a record written to
+// attack the page, and the smallest model). Screenshots go to $CURATOR_SCREENSHOTS (docs/screenshots).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = process.env.CURATOR_URL;
+const API_KEY = process.env.CURATOR_API_KEY;
+const SHOTS = process.env.CURATOR_SCREENSHOTS;
+assert.ok(BASE, "CURATOR_URL must name the running server (scripts/test-web.sh sets it)");
+assert.ok(API_KEY, "CURATOR_API_KEY must be the server's key (scripts/test-web.sh sets it)");
+assert.ok(SHOTS, "CURATOR_SCREENSHOTS must name the screenshot folder (scripts/test-web.sh sets it)");
+mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+after(async () => { await browser?.close(); });
+
+// A page that records every request leaving for another origin and every script error.
+async function openPage(width = 1280, height = 900) {
+  const context = await browser.newContext({ viewport: { width, height } });
+  const page = await context.newPage();
+  page.foreign = [];
+  page.errors = [];
+  page.on("request", (request) => {
+    const url = request.url();
+    if (!url.startsWith(BASE) && !url.startsWith("data:")) page.foreign.push(url);
+  });
+  page.on("pageerror", (error) => page.errors.push(String(error)));
+  page.on("console", (message) => { if (message.type() === "error") page.errors.push(message.text()); });
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, name), fullPage: true });
+}
+
+function clean(page) {
+  assert.deepEqual(page.foreign, [], "the page loaded something from another origin");
+  // A script error or a blocked inline script (a CSP violation) would show here.
+  assert.deepEqual(page.errors, []);
+}
+
+test("ask: the answer streams, its chips show a hover card and open the record with the passage", async () => {
+  const page = await openPage();
+  await page.goto(BASE + "/");
+  await page.fill("#question", "Who painted The Milkmaid, and what is she pouring?");
+  await page.keyboard.press("Enter");
+  // While the model writes, text arrives before the answer is finished.
+  await page.waitForSelector(".turn .answer .live, .turn .answer .chip", { timeout: 120_000 });
+  await page.waitForSelector(".turn .feedback:not([hidden])", { timeout: 180_000 });
+  const chips = page.locator(".turn .answer .chip");
+  const count = await chips.count();
+  assert.ok(count > 0, "the answer has citation chips (the grammar puts a citation on every sentence)");
+  // Chips are numbered as in the source list, which holds only cited records.
+  const chipNumbers = new Set(await chips.evaluateAll((all) => all.map((c) => Number(c.dataset.number))));
+  const listed = await page.locator(".turn .sources li").evaluateAll((all) => all.map((li) => li.value));
+  assert.deepEqual([...chipNumbers].sort((a, b) => a - b), listed, "the source list is exactly the cited records");
+
+  await chips.first().hover();
+  const card = page.locator("#card");
+  await card.waitFor({ state: "visible" });
+  const cardText = await card.innerText();
+  assert.match(cardText, /Supported|Not supported/, "the card says how well the record supports the sentence");
+  await shot(page, "ask.png");
+
+  // Keyboard: focus shows the card too.
+  await page.mouse.move(0, 0);
+  await chips.first().focus();
+  await card.waitFor({ state: "visible" });
+
+  // Open each cited record until one shows its supporting passage highlighted in the description.
+  let highlighted = false;
+  for (let i = 0; i < count && !highlighted; i++) {
+    await chips.nth(i).click();
+    await page.waitForSelector("#panel:not([hidden]) .fields", { timeout: 10_000 });
+    const mark = page.locator("#panel mark.highlight");
+    if (await mark.count()) {
+      const marked = await mark.innerText();
+      const panelText = await page.locator("#panel-body").innerText();
+      assert.ok(marked.length > 0 && panelText.includes(marked), "the highlight is a passage of the record");
+      assert.equal(await page.locator("#panel .hint").count(), 0, "a located passage is not also reported missing");
+      highlighted = true;
+    } else {
+      assert.equal(await page.locator("#panel .hint").count(), 1, "when the passage cannot be located, the panel says so and highlights nothing");
+      await page.keyboard.press("Escape");
+    }
+  }
+  assert.ok(highlighted, "at least one cited record opens with its supporting passage highlighted");
+  await shot(page, "ask-panel.png");
+  await page.keyboard.press("Escape");
+  assert.ok(await page.locator("#panel").isHidden(), "Escape closes the panel");
+
+  // Thumbs down asks for a comment, and the rating is kept.
+  await page.click(".turn .feedback .down");
+  await page.fill(".turn .feedback .comment input", "the date is wrong <b>here</b>");
+  await page.click(".turn .feedback .comment button");
+  await page.waitForSelector(".turn .feedback .thanks:text('saved')");
+  const stored = await (await fetch(BASE + "/api/feedback", { headers: { Authorization: "Bearer " + API_KEY } })).json();
+  assert.equal(stored.feedback[0].rating, "down");
+  assert.equal(stored.feedback[0].comment, "the date is wrong <b>here</b>");
+  clean(page);
+});
+
+test("ask: a question the collection cannot answer is declined plainly, with the closest records", async () => {
+  const page = await openPage();
+  await page.goto(BASE + "/");
+  // scripts/test-web.sh sets the relevance threshold (answer.abstain_below_dense) between this question's
+  // best match and the answerable questions' ones, measured on the sample records.
+  await page.fill("#question", "How much is a ticket for children?");
+  await page.click("#ask-button");
+  await page.waitForSelector(".turn .feedback:not([hidden])", { timeout: 180_000 });
+  const declined = page.locator(".turn .declined");
+  assert.ok(await declined.isVisible(), "the question is declined");
+  assert.match(await declined.innerText(), /no answer was written/);
+  assert.ok(await page.locator(".turn .declined .closest li a").count() > 0, "the closest records are offered");
+  assert.equal(await page.locator(".turn .answer .chip").count(), 0, "a declined answer cites nothing");
+  await shot(page, "ask-declined.png");
+  clean(page);
+});
+
+test("search: cards mark the query's words, every stage's rank is shown, and reranking is explained", async () => {
+  const page = await openPage();
+  await page.goto(BASE + "/search?q=" + encodeURIComponent("milk pouring kitchen maid") + "&mode=hybrid%2Brerank");
+  await page.waitForSelector(".result");
+  assert.match(await page.locator(".result").first().innerText(), /Milkmaid/);
+  assert.ok(await page.locator(".result mark").count() > 0, "query words are marked");
+  assert.ok(await page.locator(".stages tbody tr").count() > 0, "the per-stage table is there");
+  const reranked = await page.locator(".before").count();
+  if (reranked) {
+    assert.ok(await page.locator(".move").count() > 0, "each record's move is shown");
+  } else {
+    assert.match(await page.locator(".meta").innerText(), /reranking is off/, "without a reranker the page says why");
+  }
+  await shot(page, "search.png");
+  clean(page);
+});
+
+test("a record written to attack the page renders as inert text", async () => {
+  const page = await openPage();
+  await page.goto(BASE + "/search?q=" + encodeURIComponent("evil onerror") + "&mode=bm25");
+  await page.waitForSelector(".result");
+  const title = await page.locator(".result .title").first().innerText();
+  assert.ok(title.includes("<script>"), "the title shows its markup as text: " + title);
+  await page.locator(".result .title").first().click();
+  await page.waitForSelector(".record h1");
+  assert.ok((await page.locator(".record .description").innerText()).includes("<img src=x onerror="));
+  assert.equal(await page.evaluate(() => window.__pwned), undefined, "no script from the record ran");
+  assert.equal(await page.locator(".record img").count(), 0);
+  await shot(page, "record-malicious.png");
+  clean(page);
+});
+
+test("record page: fields, chunks and more like this", async () => {
+  const page = await openPage();
+  await page.goto(BASE + "/records/sample:milkmaid");
+  assert.equal(await page.locator(".record h1").innerText(), "The Milkmaid");
+  assert.ok(await page.locator(".similar li").count() > 0, "nearest records are listed");
+  assert.equal(await page.locator(".similar li a", { hasText: "The Milkmaid" }).count(), 0, "the record is not its own neighbour");
+  await shot(page, "record.png");
+  clean(page);
+});
+
+test("dashboard: index, models and latencies", async () => {
+  const page = await openPage();
+  await page.goto(BASE + "/dashboard");
+  const text = await page.locator("main").innerText();
+  assert.match(text, /Generation \d+/);
+  assert.match(text, /sample/);
+  assert.match(text, /embedding/);
+  await shot(page, "dashboard.png");
+  clean(page);
+});
+
+test("ingest: pasted JSONL is added, bad rows are reported with their line, the index stays usable", async () => {
+  const page = await openPage();
+  await page.goto(BASE + "/ingest");
+  await page.fill("#api-key", API_KEY);
+  await page.fill("#pasted", [
+    JSON.stringify({ id: "webtest:1", source: "webtest", title: "A Harbour at Dusk", makers: ["Test Painter"], date: "1901", description: "Boats rest in a quiet harbour as the light fades.", language: "en" }),
+    "{ not json",
+  ].join("\n"));
+  await page.click("#ingest-button");
+  await page.waitForSelector("#ingest-report h2", { timeout: 120_000 });
+  const report = await page.locator("#ingest-report").innerText();
+  assert.match(report, /added\s+1/);
+  assert.match(report, /pasted\.jsonl:2/);
+  await shot(page, "ingest.png");
+  const search = await (await fetch(BASE + "/api/search?q=harbour%20dusk&mode=bm25")).json();
+  assert.equal(search.hits[0].record_id, "webtest:1");
+  clean(page);
+});
+
+test("pages work at a phone's width and from the keyboard", async () => {
+  const page = await openPage(390, 844);
+  await page.goto(BASE + "/");
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, "no sideways scrolling at 390 px: " + width);
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.className), "skip", "the first Tab reaches the skip link");
+  await shot(page, "ask-phone.png");
+  await page.goto(BASE + "/search?q=portrait");
+  const searchWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(searchWidth <= 390, "search fits a phone: " + searchWidth);
+  clean(page);
+});
