@@ -37,11 +37,14 @@ impl Scorer<'_> {
     }
 
     fn score(&self, question: &str, texts: &[String]) -> Result<Vec<f32>, ModelError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         match self {
             Scorer::CrossEncoder(reranker) => reranker.score(question, &texts),
             Scorer::Embedding(embedder) => {
-                let query = embedder.embed(&[question])?.into_iter().next().unwrap_or_default();
+                let query = embedder.embed_one(question)?;
                 let vectors = embedder.embed(&texts)?;
                 Ok(vectors.iter().map(|v| v.iter().zip(&query).map(|(a, b)| a * b).sum()).collect())
             }
@@ -72,7 +75,10 @@ pub fn select(
     budget_tokens: usize,
     count_tokens: &dyn Fn(&str) -> usize,
 ) -> Result<Vec<Source>, ModelError> {
+    // Every unit of every record, read after its record's header, is scored in one call: one query
+    // embedding, and batches that span records.
     let mut units: Vec<Unit> = Vec::new();
+    let mut scored: Vec<String> = Vec::new();
     for (record, hit) in hits.iter().enumerate() {
         let Some(stored) = generation.store.get(&hit.record_id) else { continue };
         let facts = render_facts(&stored.record);
@@ -85,15 +91,13 @@ pub fn select(
             texts.extend(sentences.enumerate().map(|(i, s)| (i + 1, s)));
         }
         let header = render_header(&stored.record);
-        let scored: Vec<String> = texts.iter().map(|(_, t)| format!("{header}\n{t}")).collect();
-        let scores = scorer.score(question, &scored)?;
-        units.extend(texts.into_iter().zip(scores).map(|((position, text), score)| Unit {
-            record,
-            position,
-            tokens: count_tokens(&text),
-            text,
-            score,
-        }));
+        for (position, text) in texts {
+            scored.push(format!("{header}\n{text}"));
+            units.push(Unit { record, position, tokens: count_tokens(&text), text, score: 0.0 });
+        }
+    }
+    for (unit, score) in units.iter_mut().zip(scorer.score(question, &scored)?) {
+        unit.score = score;
     }
     let chosen = choose(&units, hits.len(), budget_tokens);
     Ok(hits

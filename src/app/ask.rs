@@ -12,6 +12,7 @@ use crate::generate::prompt::bounded_history;
 use crate::generate::{CheckedSentence, Citation, GenerateError, GenerationStats, Message, PromptError, Source, Support, TokenEvent, Turn};
 use crate::index::{Filters, Generation, IndexError};
 use crate::models::ModelError;
+use crate::retrieve::rerank::probability;
 use crate::retrieve::{ms, Hit, Mode, SearchError, SearchTimings};
 
 pub use crate::config::MAX_SOURCES;
@@ -319,16 +320,12 @@ impl Curator {
         let settings = &self.settings.answer;
         let best_rerank = hits.iter().filter_map(|h| h.stages.rerank).map(|s| s.score).reduce(f32::max);
         if let Some(score) = best_rerank.filter(|_| settings.abstain_below > 0.0) {
-            (sigmoid(score), "reranker probability".into(), settings.abstain_below)
+            (probability(score), "reranker probability".into(), settings.abstain_below)
         } else {
             let cosine = hits.iter().filter_map(|h| h.stages.dense).map(|s| s.score).reduce(f32::max).unwrap_or(0.0);
             (cosine, "dense cosine similarity".into(), settings.abstain_below_dense)
         }
     }
-}
-
-fn sigmoid(x: f32) -> f32 {
-    1.0 / (1.0 + (-x).exp())
 }
 
 fn closest_record(hit: &Hit) -> ClosestRecord {

@@ -323,7 +323,7 @@ impl<'a> SupportChecker<'a> {
                 self.support[at].vectors = Some(self.embedder.embed(&sentences)?);
             }
             if sentence_vector.is_none() {
-                sentence_vector = self.embedder.embed(&[text])?.into_iter().next();
+                sentence_vector = Some(self.embedder.embed_one(text)?);
             }
             let support = &self.support[at];
             // The claim: what the sentence says beyond the question and the title.
@@ -367,18 +367,6 @@ impl<'a> SupportChecker<'a> {
         };
         Ok(CheckedSentence { text: text.to_string(), support, citations })
     }
-}
-
-/// Checks every sentence of `answer` (invalid citations already removed) against `sources`.
-pub fn check(
-    answer: &str,
-    question: &str,
-    sources: &[Source],
-    embedder: &Embedder,
-    thresholds: Thresholds,
-) -> Result<Vec<CheckedSentence>, ModelError> {
-    let mut checker = SupportChecker::new(question, sources, embedder, thresholds);
-    split_sentences(answer).into_iter().map(|(text, numbers)| checker.check(&text, &numbers)).collect()
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {

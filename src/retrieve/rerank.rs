@@ -21,6 +21,11 @@ pub struct RerankerIdentity {
     pub sha256: String,
 }
 
+/// The cross-encoder's logit as a probability of relevance (what abstention and the pages show).
+pub fn probability(logit: f32) -> f32 {
+    1.0 / (1.0 + (-logit).exp())
+}
+
 pub struct Reranker {
     model: Mutex<TextRerank>,
     identity: RerankerIdentity,

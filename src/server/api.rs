@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_stream::StreamExt;
 
-use super::{collect_answer, parse_json, start_answer, AppError, AppState, Progress};
+use super::{body_bytes, collect_answer, parse_json, start_answer, AppError, AppState, Progress};
 use crate::app::{Answer, AskRequest};
 use crate::feedback::NewFeedback;
 use crate::index::Filters;
@@ -227,9 +227,7 @@ pub async fn ingest_file(
     require_api_key(&state, &headers)?;
     let Query(UploadQuery { name }) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let limit = state.curator.settings.server.max_body_bytes;
-    let bytes = body.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge(limit) } else { AppError::BadRequest(rejection.body_text()) }
-    })?;
+    let bytes = body_bytes(body, limit)?;
     if bytes.is_empty() {
         return Err(AppError::BadRequest("the upload is empty".into()));
     }
@@ -318,7 +316,7 @@ pub async fn add_feedback(State(state): State<Arc<AppState>>, body: Result<Bytes
     if feedback.comment.as_ref().is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS) {
         return Err(AppError::BadRequest(format!("the comment is longer than {MAX_COMMENT_CHARS} characters")));
     }
-    let store = state.feedback.as_ref().ok_or_else(|| AppError::Unavailable("feedback is off: its database could not be opened (see the log)".into()))?;
+    let store = feedback_store(&state)?;
     let model = state.curator.llm.as_ref().map(|l| l.name.clone());
     let generation = state.generation().ok().map(|g| g.manifest.generation);
     let id = store.add(&feedback, model.as_deref(), generation).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -328,9 +326,13 @@ pub async fn add_feedback(State(state): State<Arc<AppState>>, body: Result<Bytes
 /// GET /api/feedback (API key): every rating, newest first.
 pub async fn list_feedback(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Json<serde_json::Value>, AppError> {
     require_api_key(&state, &headers)?;
-    let store = state.feedback.as_ref().ok_or_else(|| AppError::Unavailable("feedback is off: its database could not be opened (see the log)".into()))?;
+    let store = feedback_store(&state)?;
     let all = store.list().map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(Json(serde_json::json!({ "feedback": all })))
+}
+
+fn feedback_store(state: &AppState) -> Result<&crate::feedback::FeedbackStore, AppError> {
+    state.feedback.as_ref().ok_or_else(|| AppError::Unavailable("feedback is off: its database could not be opened (see the log)".into()))
 }
 
 /// Longest comment kept with a rating.

@@ -157,12 +157,17 @@ async fn openapi() -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
+/// A request body, or the 4xx that says why it could not be read (413 for a body over the limit).
+pub fn body_bytes(body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>, limit: usize) -> Result<axum::body::Bytes, AppError> {
+    body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge(limit) } else { AppError::BadRequest(rejection.body_text()) }
+    })
+}
+
 /// Parses a JSON body into `T`, turning every failure (syntax, a missing or unknown field, a body over
 /// the limit) into a 4xx that says what is wrong.
 pub fn parse_json<T: DeserializeOwned>(body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>, limit: usize) -> Result<T, AppError> {
-    let bytes = body.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { AppError::TooLarge(limit) } else { AppError::BadRequest(rejection.body_text()) }
-    })?;
+    let bytes = body_bytes(body, limit)?;
     serde_json::from_slice(&bytes).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
 }
 

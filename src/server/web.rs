@@ -18,6 +18,7 @@ use super::{AppError, AppState};
 use crate::generate::citations::content_words;
 use crate::index::{disk_size, Filters};
 use crate::ingest::chunk::render_header;
+use crate::retrieve::rerank::probability;
 use crate::retrieve::{Hit, Mode, StageScore};
 
 /// What a page may load: its own origin only, no inline script, no plugin, no framing.
@@ -183,7 +184,7 @@ struct StageCell {
 
 fn cell(stage: Option<StageScore>, as_probability: bool) -> Option<StageCell> {
     stage.map(|s| {
-        let score = if as_probability { 1.0 / (1.0 + (-s.score).exp()) } else { s.score };
+        let score = if as_probability { probability(s.score) } else { s.score };
         StageCell { rank: s.rank, score: format!("{score:.3}") }
     })
 }
@@ -511,9 +512,7 @@ pub async fn dashboard_page(State(state): State<Arc<AppState>>) -> Response {
     }
     let metrics = super::prometheus().render();
     let mut stages = summaries(&metrics, "curator_stage_seconds", "stage");
-    for s in summaries(&metrics, "curator_search_stage_seconds", "stage") {
-        stages.push(s);
-    }
+    stages.extend(summaries(&metrics, "curator_search_stage_seconds", "stage"));
     let feedback = state.feedback.as_ref().and_then(|f| f.counts().ok()).unwrap_or_default();
     let (results_dir, results) = latest_results();
     page(
