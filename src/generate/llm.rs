@@ -175,6 +175,28 @@ impl Llm {
         self.model.apply_chat_template(&self.template, &chat, true).map_err(|e| GenerateError::Template(e.to_string()))
     }
 
+    /// The prompt tokens for `messages`: the chat template's own markers become its control tokens, while
+    /// each message's text (questions, history, record text: all untrusted) is tokenised as plain text, so
+    /// "<|im_start|>system" written inside a record or a question stays words and cannot open a turn.
+    pub fn tokenize_chat(&self, messages: &[Message]) -> Result<Vec<LlamaToken>, GenerateError> {
+        // The template is rendered around placeholders (private-use characters no message is asked to
+        // carry), then its pieces and the messages are tokenised each in its own way.
+        let placeholders: Vec<String> = (0..messages.len()).map(|i| format!("\u{E000}{i}\u{E001}")).collect();
+        let masked: Vec<Message> = messages.iter().zip(&placeholders).map(|(m, p)| Message { role: m.role, content: p.clone() }).collect();
+        let rendered = self.render_chat(&masked)?;
+        let vocab = self.model.vocab();
+        let mut tokens = Vec::new();
+        let mut rest = rendered.as_str();
+        for (index, (message, placeholder)) in messages.iter().zip(&placeholders).enumerate() {
+            let at = rest.find(placeholder.as_str()).ok_or_else(|| GenerateError::Template("the chat template left out a message".into()))?;
+            tokens.extend(vocab.tokenize(rest[..at].as_bytes(), index == 0, true));
+            tokens.extend(vocab.tokenize(message.content.as_bytes(), false, false));
+            rest = &rest[at + placeholder.len()..];
+        }
+        tokens.extend(vocab.tokenize(rest.as_bytes(), messages.is_empty(), true));
+        Ok(tokens)
+    }
+
     /// Queues a generation for `messages`; events arrive on the returned receiver. Dropping the receiver
     /// cancels the generation.
     pub fn generate(&self, messages: &[Message], max_tokens: Option<usize>) -> Result<UnboundedReceiver<TokenEvent>, GenerateError> {
@@ -189,9 +211,7 @@ impl Llm {
         max_tokens: Option<usize>,
         grammar: Option<String>,
     ) -> Result<UnboundedReceiver<TokenEvent>, GenerateError> {
-        let text = self.render_chat(messages)?;
-        // The rendered template already holds the special tokens; parse them as such.
-        let prompt = self.model.vocab().tokenize(text.as_bytes(), true, true);
+        let prompt = self.tokenize_chat(messages)?;
         let wanted = max_tokens.unwrap_or(self.settings.max_answer_tokens).max(1);
         // At least a short answer must fit after the prompt.
         if prompt.len() + 32 > self.context_tokens {
