@@ -448,10 +448,8 @@ fn latest_results() -> (String, Vec<minijinja::Value>) {
                 modes
                     .iter()
                     .map(|m| {
-                        let mode = match m["rerank_depth"].as_u64() {
-                            Some(depth) => format!("{} @{depth}", m["mode"].as_str().unwrap_or("?")),
-                            None => m["mode"].as_str().unwrap_or("?").to_string(),
-                        };
+                        // The harness names a reranked mode with its depth already ("hybrid+rerank@30").
+                        let mode = m["mode"].as_str().unwrap_or("?").to_string();
                         let score = |key: &str| m["scores"][key].as_f64().map_or("–".into(), |v| format!("{v:.3}"));
                         vec![mode, score("recall_at_1"), score("recall_at_10"), score("mrr_at_10"), score("ndcg_at_10")]
                     })
@@ -463,7 +461,7 @@ fn latest_results() -> (String, Vec<minijinja::Value>) {
     if let Some(json) = std::fs::read_to_string(dir.join("answers-dev.json")).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) {
         let keys = ["contains_gold", "citation_precision", "supported_sentences", "abstained_unanswerable", "abstained_answerable", "first_token_p50_ms"];
         let row: Vec<String> = keys.iter().map(|k| json[*k].as_f64().map_or("–".into(), |v| format!("{v:.3}"))).collect();
-        shown.push(context! { title => "Answers (AQUA dev sample)", file => "answers-dev.json", columns => keys, rows => vec![row] });
+        shown.push(context! { title => "Answers (AQUA dev sample, last measured run)", file => "answers-dev.json", columns => keys, rows => vec![row] });
     }
     (dir.display().to_string(), shown)
 }

@@ -177,6 +177,9 @@ test("dashboard: index, models and latencies", async () => {
   assert.match(text, /Generation \d+/);
   assert.match(text, /sample/);
   assert.match(text, /embedding/);
+  assert.doesNotMatch(text, /@(\d+) @\1/, "a reranked mode names its depth once");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, "the dashboard scrolls sideways by " + overflow + " px");
   await shot(page, "dashboard.png");
   clean(page);
 });
@@ -208,8 +211,10 @@ test("pages work at a phone's width and from the keyboard", async () => {
   await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement.className), "skip", "the first Tab reaches the skip link");
   await shot(page, "ask-phone.png");
-  await page.goto(BASE + "/search?q=portrait");
-  const searchWidth = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(searchWidth <= 390, "search fits a phone: " + searchWidth);
+  for (const path of ["/search?q=portrait", "/dashboard", "/records/sample:milkmaid", "/ingest"]) {
+    await page.goto(BASE + path);
+    const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(pageWidth <= 390, path + " fits a phone: " + pageWidth);
+  }
   clean(page);
 });
