@@ -188,8 +188,12 @@ pub fn split_sentences_with_starts(text: &str) -> Vec<(String, Vec<usize>, usize
             start = i;
         }
         current.push(c);
+        // "1.5" and "c. 1650" go on: a full stop before a number does not end a sentence (the answer
+        // grammar, prompts/answer.gbnf.j2, reads it the same way).
+        let before_number = c == '.' && chars.get(i + 1) == Some(&' ') && chars.get(i + 2).is_some_and(char::is_ascii_digit);
         let ends_sentence = matches!(c, '.' | '!' | '?' | '\n')
             && chars.get(i + 1).is_none_or(|n| n.is_whitespace() || *n == '[')
+            && !before_number
             && !is_abbreviation_or_initial(&current);
         if ends_sentence {
             close(&mut current, &mut cited, start, &mut sentences);
@@ -209,6 +213,8 @@ pub fn split_sentences_with_starts(text: &str) -> Vec<(String, Vec<usize>, usize
 /// "St.", "c.", "J." and the like do not end a sentence.
 fn is_abbreviation_or_initial(text: &str) -> bool {
     let last_word = text.trim_end_matches('.').rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
+    // "(c." is "c." in brackets.
+    let last_word = last_word.trim_start_matches(|c: char| !c.is_alphanumeric());
     last_word.chars().count() == 1 && last_word.chars().all(char::is_alphabetic)
         || matches!(last_word, "St" | "Mr" | "Mrs" | "Dr" | "c" | "ca" | "no" | "No" | "vol" | "fig")
 }
@@ -408,6 +414,13 @@ mod tests {
                 ("St. Jerome is not.".to_string(), vec![1, 2]),
             ]
         );
+    }
+
+    #[test]
+    fn a_full_stop_before_a_year_or_in_a_bracketed_abbreviation_does_not_end_the_sentence() {
+        let sentences = split_sentences("The Milkmaid (c. 1657-1658) is by Vermeer [1]. He was born in Delft. 1632 is the year [2].");
+        let texts: Vec<&str> = sentences.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(texts, ["The Milkmaid (c. 1657-1658) is by Vermeer.", "He was born in Delft. 1632 is the year."]);
     }
 
     #[test]
