@@ -27,9 +27,23 @@ if [ ! -f "$models/reranker/model_int8.onnx" ]; then
   elif [ ! -d ../shared/eval ]; then
     echo "reranking is off: no trained reranker in $models/reranker, and ../shared/eval (its training data) is not here"
   else
-    printf '\n== train the reranker (scripts/train-reranker.sh, %s minutes; CURATOR_TRAIN_RERANKER=0 skips)\n' "${CURATOR_RERANKER_MINUTES:-50}"
-    scripts/train-reranker.sh --minutes "${CURATOR_RERANKER_MINUTES:-50}" \
+    printf '\n== train the reranker (scripts/train-reranker.sh, 900 steps, about 50 minutes; CURATOR_TRAIN_RERANKER=0 skips)\n'
+    scripts/train-reranker.sh \
       || echo "reranking is off: training the reranker failed (see above); scripts/train-reranker.sh retries"
+  fi
+fi
+
+# The answer gate decides whether the records found answer a question (src/gate.rs). It is fitted for the
+# scorer in use (the cross-encoder when it was trained, else embedding cosine) on AQUA's train part and the
+# written questions in eval/questions, once: about 20 minutes with embedding cosine, longer with the
+# cross-encoder. CURATOR_FIT_GATE=0 skips it; without a gate, answers fall back to the relevance threshold.
+if ! "$curator" gate status >/dev/null; then
+  if [ "${CURATOR_FIT_GATE:-1}" = 0 ] || [ ! -f ../shared/eval/aqua/aqua_val.json ]; then
+    "$curator" gate status || true
+  else
+    printf '\n== fit the answer gate (curator gate train; CURATOR_FIT_GATE=0 skips)\n'
+    "$curator" gate train --aqua ../shared/eval/aqua/aqua_val.json \
+      || echo "the answer gate is off: fitting it failed (see above); curator gate train retries"
   fi
 fi
 printf '\n== search\n'

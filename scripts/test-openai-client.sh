@@ -17,7 +17,7 @@ work="$(mktemp -d)"
 server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf CURATOR_GENERATION_MAX_ANSWER_TOKENS=64
+export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf CURATOR_GENERATION_MAX_ANSWER_TOKENS=64 CURATOR_ANSWER_GATE=false
 "$curator" ingest corpus/sample.jsonl >/dev/null
 source scripts/lib/test-server.sh
 start_test_server "$work/serve.log"

@@ -14,7 +14,10 @@ No pretrained cross-encoder can be fetched on these machines, so curator trains 
     loaded model, then dynamic int8 quantisation; a manifest.json records data, settings and scores.
 
 Usage (scripts/train-reranker.sh sets up the virtual environment and the data):
-  train-reranker.py --data groups.jsonl --base MODEL_DIR --out OUT_DIR [--minutes 120] [--layers 6]
+  train-reranker.py --data groups.jsonl --base MODEL_DIR --out OUT_DIR [--steps 900] [--layers 6]
+
+Training is reproducible: a fixed seed and a fixed number of steps (never a time budget, so the model does
+not depend on how fast or busy the machine is).
 """
 import argparse
 import hashlib
@@ -55,7 +58,7 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--base", required=True, help="all-MiniLM-L6-v2 folder (safetensors + tokenizer)")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--minutes", type=float, default=120.0, help="training time budget")
+    ap.add_argument("--steps", type=int, default=900, help="optimiser steps (batches of --batch-groups groups)")
     ap.add_argument("--layers", type=int, default=6, help="transformer layers kept from the base")
     ap.add_argument("--negatives", type=int, default=7, help="negatives per group in training")
     ap.add_argument("--batch-groups", type=int, default=4)
@@ -136,14 +139,12 @@ def main():
     log(f"validation MRR@10: retrieval order {base_mrr:.4f}, untrained cross-encoder {best:.4f}")
     ce.save(work)
     history = [{"step": 0, "valid_mrr_at_10": best}]
-    deadline = time.time() + args.minutes * 60
     step, seen = 0, 0
     order = list(range(len(train)))
-    started = time.time()
-    while time.time() < deadline:
+    while step < args.steps:
         random.shuffle(order)
         for start in range(0, len(order), args.batch_groups):
-            if time.time() >= deadline:
+            if step >= args.steps:
                 break
             batch = [train[i] for i in order[start:start + args.batch_groups]]
             losses = []
@@ -155,9 +156,8 @@ def main():
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            # Linear warm-up over 100 steps, then cosine decay towards the deadline.
-            elapsed = (time.time() - started) / (deadline - started)
-            factor = min(1.0, (step + 1) / 100) * (0.5 * (1 + math.cos(math.pi * min(1.0, elapsed))))
+            # Linear warm-up over 100 steps, then cosine decay to the last step.
+            factor = min(1.0, (step + 1) / 100) * (0.5 * (1 + math.cos(math.pi * step / args.steps)))
             opt.param_groups[0]["lr"] = args.lr * factor
             opt.param_groups[1]["lr"] = args.head_lr * factor
             opt.step()

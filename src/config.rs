@@ -119,6 +119,7 @@ pub struct AnswerSettings {
     pub constrain_citations: bool,
     pub max_sentences: usize,
     pub history_budget_tokens: usize,
+    pub gate: bool,
     pub abstain_below: f32,
     pub abstain_below_dense: f32,
     pub support_lexical: f32,
@@ -186,9 +187,11 @@ impl Settings {
             return Err(ConfigError::Invalid("hnsw.max_connections must be in 1..=256".into()));
         }
         let g = &self.generation;
-        if g.context_tokens < 512 || g.max_answer_tokens == 0 || g.deadline_seconds <= 0.0 || g.temperature < 0.0 {
+        // A NaN deadline passes every comparison, and one past a day overflows the clock: both are refused.
+        let deadline_ok = g.deadline_seconds.is_finite() && g.deadline_seconds > 0.0 && g.deadline_seconds <= 86_400.0;
+        if g.context_tokens < 512 || g.max_answer_tokens == 0 || !deadline_ok || !(g.temperature >= 0.0) {
             return Err(ConfigError::Invalid(
-                "generation.context_tokens must be at least 512, max_answer_tokens at least 1, deadline_seconds positive, temperature non-negative".into(),
+                "generation.context_tokens must be at least 512, max_answer_tokens at least 1, deadline_seconds a number of seconds in (0, 86400], temperature non-negative".into(),
             ));
         }
         let a = &self.answer;
@@ -225,7 +228,13 @@ impl Settings {
             for (section, values) in sections {
                 if let toml::Value::Table(values) = values {
                     for (key, value) in values {
-                        lines.push(format!("{section}.{key} = {value}"));
+                        // A secret is never printed: only whether it is set.
+                        if section == "server" && key == "api_key" {
+                            let set = if self.server.api_key.is_empty() { "(empty: ingest over HTTP off)" } else { "(set)" };
+                            lines.push(format!("{section}.{key} = {set}"));
+                        } else {
+                            lines.push(format!("{section}.{key} = {value}"));
+                        }
                     }
                 }
             }
@@ -282,6 +291,24 @@ fn apply_env(table: &mut toml::Table, env: &impl Fn(&str) -> Option<String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_nan_or_huge_deadline_is_refused_at_start_up() {
+        // Regression: a NaN deadline passed the check and panicked when the first answer was asked.
+        for bad in ["nan", "inf", "1e300", "-1"] {
+            let err = Settings::load_with_env(None, |v| (v == "CURATOR_GENERATION_DEADLINE_SECONDS").then(|| bad.to_string()));
+            assert!(err.is_err(), "deadline {bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn the_api_key_is_never_described() {
+        // Regression: `curator settings` and every command with -v printed server.api_key in clear.
+        let s = Settings::load_with_env(None, |v| (v == "CURATOR_SERVER_API_KEY").then(|| "hunter2-secret".to_string())).unwrap();
+        let described = s.describe().join("\n");
+        assert!(!described.contains("hunter2-secret"), "{described}");
+        assert!(described.contains("server.api_key = (set)"));
+    }
 
     #[test]
     fn built_in_defaults_load() {

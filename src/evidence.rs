@@ -66,6 +66,15 @@ struct Unit {
 /// Longest description read per record, in sentences: descriptions of a few paintings run to pages.
 const MAX_SENTENCES_PER_RECORD: usize = 60;
 
+/// The evidence chosen for the top records.
+#[derive(Debug, Clone)]
+pub struct Evidence {
+    /// One numbered source per hit, its text the units kept.
+    pub sources: Vec<Source>,
+    /// Per hit, the score of its best unit (what the answer gate reads); 0 for a record without units.
+    pub best_scores: Vec<f32>,
+}
+
 /// The numbered sources for `hits`: each record's best evidence within `budget_tokens` in all.
 pub fn select(
     question: &str,
@@ -74,7 +83,7 @@ pub fn select(
     scorer: &Scorer<'_>,
     budget_tokens: usize,
     count_tokens: &dyn Fn(&str) -> usize,
-) -> Result<Vec<Source>, ModelError> {
+) -> Result<Evidence, ModelError> {
     // Every unit of every record, read after its record's header, is scored in one call: one query
     // embedding, and batches that span records.
     let mut units: Vec<Unit> = Vec::new();
@@ -100,7 +109,10 @@ pub fn select(
         unit.score = score;
     }
     let chosen = choose(&units, hits.len(), budget_tokens);
-    Ok(hits
+    let best_scores = (0..hits.len())
+        .map(|record| units.iter().filter(|u| u.record == record).map(|u| u.score).reduce(f32::max).unwrap_or(0.0))
+        .collect();
+    let sources = hits
         .iter()
         .enumerate()
         .map(|(record, hit)| {
@@ -117,7 +129,8 @@ pub fn select(
                 score: hit.score,
             }
         })
-        .collect())
+        .collect();
+    Ok(Evidence { sources, best_scores })
 }
 
 /// Indexes of the units to keep: each record's best first (records in rank order), then the best of the

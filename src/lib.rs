@@ -12,6 +12,7 @@ pub mod embed;
 pub mod evidence;
 pub mod feedback;
 pub mod eval;
+pub mod gate;
 pub mod generate;
 pub mod index;
 pub mod ingest;

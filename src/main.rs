@@ -102,6 +102,13 @@ enum Command {
         /// from unanswerable questions.
         #[arg(long, conflicts_with = "answers")]
         abstention: bool,
+        /// With an AQUA file and --answers: this many questions of each kind (AQUA knowledge, AQUA picture,
+        /// plain metadata questions about the part's records, the part's out-of-collection questions).
+        #[arg(long, requires = "answers")]
+        per_kind: Option<usize>,
+        /// The folder of out-of-collection-<part>.jsonl, for --per-kind.
+        #[arg(long, default_value = "eval/questions")]
+        written: PathBuf,
     },
     /// Answer a question with cited records, streaming the answer to the terminal.
     Ask {
@@ -136,14 +143,54 @@ enum Command {
         /// Questions made from Tate and Rijksmuseum metadata, per source.
         #[arg(long, default_value_t = 1500)]
         synthetic: usize,
+        /// Plain title, maker, date and medium questions ("Who made The Milkmaid?") about records of the
+        /// train part (and its valid tenth), never the dev or heldout records.
+        #[arg(long, default_value_t = 2000)]
+        plain: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+    /// Fit the answer gate for the scorer in use and report it per part and kind of question.
+    Gate {
+        #[command(subcommand)]
+        what: GateCommand,
     },
     /// Measure ingest and search (see README "Benchmarks").
     Bench {
         #[command(subcommand)]
         what: curator::bench::BenchCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum GateCommand {
+    /// Fit on the train part, choose the threshold on valid, report on dev and heldout, and write the gate
+    /// into the model cache (where `answer.gate` finds it).
+    Train {
+        /// AQUA's aqua_val.json.
+        #[arg(long)]
+        aqua: PathBuf,
+        /// The folder of out-of-collection-{train,valid,dev,heldout}.jsonl.
+        #[arg(long, default_value = "eval/questions")]
+        questions: PathBuf,
+        /// Parts to report on besides valid (dev, heldout); without it the gate is only fitted.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        report: Vec<AquaPart>,
+        /// Reuse the examples computed by an earlier run for this scorer (features are not recomputed).
+        #[arg(long)]
+        reuse_examples: bool,
+        #[arg(long, default_value_t = 1e-3)]
+        l2: f32,
+        #[arg(long, default_value_t = 3000)]
+        steps: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Write the report as JSON here (and as Markdown beside it).
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Say whether a gate is fitted for the scorer in use (exit status 0) or not (exit status 3).
+    Status,
 }
 
 fn main() {
@@ -209,10 +256,21 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Stats { json } => stats(Curator::open(settings)?, json),
         Command::Bench { what } => curator::bench::run(what, settings),
-        Command::RerankData { out, aqua, beir, synthetic, seed } => rerank_data(settings, &out, aqua, beir, synthetic, seed),
+        Command::Gate { what: GateCommand::Status } => {
+            let curator = Curator::open(settings)?;
+            println!("{}", curator.gate_status);
+            if curator.gate.is_none() {
+                std::process::exit(3);
+            }
+            Ok(())
+        }
+        Command::Gate { what: GateCommand::Train { aqua, questions, report, reuse_examples, l2, steps, seed, json } } => {
+            gate_train(settings, &aqua, &questions, &report, reuse_examples, l2, steps, seed, json)
+        }
+        Command::RerankData { out, aqua, beir, synthetic, plain, seed } => rerank_data(settings, &out, aqua, beir, synthetic, plain, seed),
         Command::Ask { question, filters, k, json } => ask(settings, question, filters, k, json),
         Command::Serve { bind } => serve(settings, bind),
-        Command::Eval { questions, part, split, modes, rerank_depths, limit, seed, json, answers, abstention } => {
+        Command::Eval { questions, part, split, modes, rerank_depths, limit, seed, json, answers, abstention, per_kind, written } => {
             let dataset = Dataset::detect(&questions, part, &split);
             let (mut curator, all) = dataset.open(settings, &|done, total| eprintln!("indexing {done}/{total} documents"))?;
             let generation = curator.load_generation()?;
@@ -224,8 +282,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             if answers {
                 curator.load_llm()?;
-                let report = curator::eval::answers::evaluate_answers(&curator, &generation, &dataset.name(), &sampled, &|done, total, row| {
-                    eprintln!("{done}/{total} {}: {}", row.id, row.answer.replace('\n', " "));
+                eprintln!("{}", curator.gate_status);
+                let kinds: Vec<(String, curator::eval::Question)> = match per_kind {
+                    Some(n) => {
+                        let sizes = curator::eval::gate::PartSizes { aqua_knowledge: n, aqua_picture: n, metadata: n, out_of_collection: n };
+                        curator::eval::gate::part_questions(&generation, &questions, &written, part, sizes, seed)?
+                    }
+                    None => sampled.into_iter().map(|q| ((if q.answerable { "answerable" } else { "unanswerable" }).to_string(), q)).collect(),
+                };
+                let report = curator::eval::answers::evaluate_answers(&curator, &generation, &dataset.name(), &kinds, &|done, total, row| {
+                    eprintln!("{done}/{total} {} {}: {}", row.kind, row.id, row.answer.replace('\n', " "));
                 })?;
                 print!("{}", curator::eval::answers::answers_markdown(&report));
                 return curator::bench::write_json(json, &report);
@@ -274,6 +340,12 @@ fn ask(settings: Settings, question: String, filters: Vec<String>, k: Option<usi
         return Ok(());
     }
     println!("\n");
+    if answer.abstained {
+        eprintln!("declined by {} ({} {:.3})", answer.declined_by.as_deref().unwrap_or("?"), answer.relevance_signal, answer.relevance);
+        for record in &answer.closest {
+            println!("  closest: {} — {} ({})", record.title, record.makers.join("; "), record.record_id);
+        }
+    }
     for sentence in &answer.sentences {
         let mark = match sentence.support {
             curator::generate::Support::Supported => "supported",
@@ -303,15 +375,11 @@ fn serve(mut settings: Settings, bind: Option<String>) -> Result<()> {
     }
     println!("curator {} settings:", env!("CARGO_PKG_VERSION"));
     for line in settings.describe() {
-        // The API key is a secret: say only whether it is set.
-        if line.starts_with("server.api_key") {
-            println!("  server.api_key = {}", if settings.server.api_key.is_empty() { "(empty: ingest over HTTP off)" } else { "(set)" });
-        } else {
-            println!("  {line}");
-        }
+        println!("  {line}");
     }
     let mut curator = Curator::open(settings)?;
     println!("{}", curator.reranker_status);
+    println!("{}", curator.gate_status);
     if let Err(e) = curator.load_llm() {
         eprintln!("warning: {e}; /v1/chat/completions and /api/ask answer 503 until the model is there");
     }
@@ -322,7 +390,7 @@ fn serve(mut settings: Settings, bind: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn rerank_data(settings: Settings, out: &PathBuf, aqua: Option<PathBuf>, beir: Option<PathBuf>, synthetic: usize, seed: u64) -> Result<()> {
+fn rerank_data(settings: Settings, out: &PathBuf, aqua: Option<PathBuf>, beir: Option<PathBuf>, synthetic: usize, plain: usize, seed: u64) -> Result<()> {
     use curator::eval::mining::{mentions_all_terms, mine, synthetic_questions};
     let mut groups = Vec::new();
     let never = |_: &curator::eval::Question, _: &str| false;
@@ -342,6 +410,15 @@ fn rerank_data(settings: Settings, out: &PathBuf, aqua: Option<PathBuf>, beir: O
             let record = |q: &curator::eval::Question| q.id.clone();
             let mined = mine(&curator, &generation, &questions, "metadata", &record, &mentions_all_terms)?;
             eprintln!("metadata: {} groups", mined.len());
+            groups.extend(mined);
+        }
+        if plain > 0 {
+            use curator::eval::questions::metadata_questions;
+            let mut questions = metadata_questions(&generation, AquaPart::Train, plain, seed);
+            questions.extend(metadata_questions(&generation, AquaPart::Valid, plain / 9, seed));
+            let record = |q: &curator::eval::Question| q.relevant.keys().next().cloned().unwrap_or_default();
+            let mined = mine(&curator, &generation, &questions, "plain", &record, &never)?;
+            eprintln!("plain: {} groups", mined.len());
             groups.extend(mined);
         }
     }
@@ -374,8 +451,12 @@ fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, json: bool) -> Res
     let read_time = started.elapsed();
     report_skipped(&outcome);
     let read = outcome.records.len();
-    if read == 0 && !rebuild {
-        bail!("no records found in {}", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    if read == 0 {
+        bail!(
+            "no records found in {}{}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            if rebuild { "; the index was not rebuilt" } else { "" }
+        );
     }
     let records = outcome.records.into_iter().map(|(r, _)| r).collect();
     let bar = ProgressBar::new(0);
@@ -401,6 +482,13 @@ fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, json: bool) -> Res
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
+    }
+    if !report.duplicate_ids.is_empty() {
+        eprintln!(
+            "{} id(s) were given more than once; the first record of each was kept: {}",
+            report.duplicate_ids.len(),
+            report.duplicate_ids.iter().take(10).cloned().collect::<Vec<_>>().join(", ")
+        );
     }
     println!(
         "read {read} records in {:.1}s, skipped {} rows; added {}, updated {}, unchanged {}; \
@@ -512,5 +600,90 @@ fn stats(curator: Curator, json: bool) -> Result<()> {
     );
     println!("embedding: {} (sha256 {}…, {} dims)", m.embedding.model_id, &m.embedding.sha256[..12.min(m.embedding.sha256.len())], m.embedding.dimensions);
     println!("chunking: {} tokens, overlap {}", m.chunking.max_tokens, m.chunking.overlap_tokens);
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gate_train(
+    settings: Settings,
+    aqua: &std::path::Path,
+    written: &std::path::Path,
+    report_parts: &[AquaPart],
+    reuse_examples: bool,
+    l2: f32,
+    steps: usize,
+    seed: u64,
+    json: Option<PathBuf>,
+) -> Result<()> {
+    use curator::eval::gate::{examples, fit, markdown, part_name, part_questions, score_part, GateExample, GateReport, PartSizes};
+    let curator = Curator::open(settings)?;
+    let generation = curator.load_generation().context("the gate is fitted on the indexed collection; ingest it first")?;
+    let key = curator.gate_key();
+    let path = curator::gate::gate_path(&curator.models.dir, &key);
+    let cache = path.with_extension("examples");
+    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
+    eprintln!("fitting the answer gate for {key} ({})", curator.evidence_scorer().name());
+    let mut parts: Vec<AquaPart> = vec![AquaPart::Train, AquaPart::Valid];
+    parts.extend(report_parts.iter().filter(|p| !parts.contains(p)).copied().collect::<Vec<_>>());
+    let mut by_part: Vec<(AquaPart, Vec<GateExample>)> = Vec::new();
+    for part in parts {
+        let file = cache.join(format!("{}.json", part_name(part)));
+        let computed = if reuse_examples && file.is_file() {
+            serde_json::from_slice(&std::fs::read(&file)?).with_context(|| format!("reading {}", file.display()))?
+        } else {
+            let questions = part_questions(&generation, aqua, written, part, PartSizes::for_part(part), seed)?;
+            let name = part_name(part);
+            let computed = examples(&curator, &generation, &questions, true, &|done, total| {
+                if done % 100 == 0 || done == total {
+                    eprintln!("{name}: {done}/{total} questions");
+                }
+            })?;
+            std::fs::write(&file, serde_json::to_vec(&computed)?).with_context(|| format!("writing {}", file.display()))?;
+            computed
+        };
+        by_part.push((part, computed));
+    }
+    let examples_of = |part: AquaPart| by_part.iter().find(|(p, _)| *p == part).map(|(_, e)| e.as_slice()).unwrap_or(&[]);
+    let mut gate = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, l2, steps)?;
+    let parts: Vec<_> = by_part.iter().filter(|(p, _)| *p != AquaPart::Train).map(|(p, e)| score_part(&gate, part_name(*p), e)).collect();
+    let sha = |p: &std::path::Path| -> Result<String> {
+        use sha2::Digest;
+        Ok(format!("{:x}", sha2::Sha256::digest(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)))
+    };
+    let mut written_files = serde_json::Map::new();
+    for part in ["train", "valid", "dev", "heldout"] {
+        let file = written.join(format!("out-of-collection-{part}.jsonl"));
+        if file.is_file() {
+            written_files.insert(file.display().to_string(), sha(&file)?.into());
+        }
+    }
+    let counts: serde_json::Map<String, serde_json::Value> =
+        by_part.iter().map(|(p, e)| (part_name(*p).to_string(), e.len().into())).collect();
+    let answer = &curator.settings.answer;
+    gate.manifest = serde_json::json!({
+        "scorer": curator.evidence_scorer().name(),
+        "reranker": curator.reranker.as_ref().map(|r| r.identity().path.display().to_string()),
+        "embedding": curator.embedder.identity().model_id,
+        "data": {"aqua": {"file": aqua.display().to_string(), "sha256": sha(aqua)?}, "out_of_collection": written_files,
+                 "examples_per_part": counts, "index_generation": generation.manifest.generation, "records": generation.manifest.records},
+        "settings": {"l2": l2, "steps": steps, "seed": seed, "sources": answer.sources, "evidence_budget_tokens": answer.evidence_budget_tokens,
+                     "candidates": curator.settings.retrieval.candidates, "rerank_depth": curator.settings.rerank.depth},
+        "scores": parts,
+    });
+    gate.save(&path)?;
+    let report = GateReport {
+        scorer: key,
+        gate_file: path.clone(),
+        threshold: gate.threshold,
+        features: gate.features.iter().cloned().zip(gate.weights.iter().copied()).collect(),
+        parts,
+    };
+    let text = markdown(&report);
+    print!("{text}");
+    if let Some(out) = &json {
+        std::fs::write(out.with_extension("md"), &text).with_context(|| format!("writing {}", out.with_extension("md").display()))?;
+    }
+    curator::bench::write_json(json, &report)?;
+    eprintln!("wrote {}", path.display());
     Ok(())
 }

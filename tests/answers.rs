@@ -39,7 +39,7 @@ fn evidence_selection_keeps_the_sentence_that_holds_the_fact() {
     let search = curator.search(&generation, &curator.request(question, Mode::Hybrid, Some(3), Default::default())).unwrap();
     let words = |t: &str| t.split_whitespace().count();
     // A budget far below the records' whole text: selection has to choose.
-    let sources = evidence::select(question, &generation, &search.hits, &Scorer::Embedding(&curator.embedder), 60, &words).unwrap();
+    let sources = evidence::select(question, &generation, &search.hits, &Scorer::Embedding(&curator.embedder), 60, &words).unwrap().sources;
     let milkmaid = sources.iter().find(|s| s.record_id == "sample:milkmaid").expect("the Milkmaid is among the sources");
     assert!(milkmaid.text.contains("earthenware jug"), "the sentence with the answer was dropped: {:?}", milkmaid.text);
     let total: usize = sources.iter().map(|s| words(&s.text)).sum();
@@ -133,4 +133,54 @@ fn chat_markers_inside_a_question_or_a_record_are_tokenised_as_text() {
         llm.count_tokens(attack) - llm.count_tokens("x"),
         "the attack's markers became control tokens in the prompt"
     );
+}
+
+/// The gate fitted on the sample records: questions about their titles and makers are answerable,
+/// hand-written out-of-collection questions (eval/questions) and title questions given the wrong records
+/// are not.
+fn fitted_gate(curator: &Curator) -> curator::gate::Gate {
+    use curator::eval::gate::{examples, fit};
+    use curator::eval::questions::load_jsonl;
+    let generation = curator.load_generation().unwrap();
+    let mut questions = Vec::new();
+    for record in common::sample_records() {
+        let maker = record.makers.first().cloned().unwrap_or_default();
+        for (i, wording) in [format!("Who made {}?", record.title), format!("When did {maker} make {}?", record.title)].into_iter().enumerate() {
+            let question = curator::eval::Question {
+                id: format!("{}:{i}", record.id),
+                question: wording,
+                relevant: [(record.id.clone(), 1.0)].into_iter().collect(),
+                answers: Vec::new(),
+                answerable: true,
+            };
+            questions.push(("metadata".to_string(), question));
+        }
+    }
+    let written = load_jsonl(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/questions/out-of-collection-train.jsonl")).expect("the written questions");
+    questions.extend(written.into_iter().map(|q| ("out-of-collection".to_string(), q)));
+    let examples = examples(curator, &generation, &questions, true, &|_, _| {}).unwrap();
+    fit(&examples, &examples, "test", 1e-3, 1000).unwrap()
+}
+
+#[test]
+fn the_gate_declines_an_out_of_collection_question_without_calling_the_model_and_answers_a_title_question() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut curator = sample_curator(dir.path(), &[("CURATOR_GENERATION_MODEL", common::TINY_LLM), ("CURATOR_GENERATION_MAX_ANSWER_TOKENS", "48")]);
+    curator.gate = Some(fitted_gate(&curator));
+    let generation = curator.load_generation().unwrap();
+    // No model is loaded: were it called, `ask` would fail with NoModel.
+    for question in ["What time does the museum cafe close on Sundays?", "What is the capital of Australia?"] {
+        let request = AskRequest { question: question.into(), ..Default::default() };
+        let answer = curator.ask(&generation, &request, &mut |_| true).expect("declined without the model");
+        assert!(answer.abstained, "{question:?} was answered: {answer:?}");
+        assert_eq!(answer.declined_by.as_deref(), Some("gate"));
+        assert_eq!(answer.relevance_signal, "answer gate probability");
+        assert!(answer.generation.is_none() && answer.sources.is_empty());
+    }
+    curator.load_llm().expect("the tiny test model (scripts/fetch-models.sh llm-tiny)");
+    let request = AskRequest { question: "Who painted The Milkmaid?".into(), ..Default::default() };
+    let answer = curator.ask(&generation, &request, &mut |_| true).unwrap();
+    assert!(!answer.abstained, "a plain title question was declined: {answer:?}");
+    assert!(answer.generation.is_some(), "the model was not asked");
+    assert!(answer.sources.iter().any(|s| s.record_id == "sample:milkmaid"));
 }

@@ -147,3 +147,38 @@ fn filters_hold_in_every_mode() {
         }
     }
 }
+
+#[test]
+fn duplicate_ids_in_one_ingest_keep_the_first_record_and_leave_the_index_loadable() {
+    // Regression: two rows of one export with the same id made a generation whose text index held one
+    // more document than its manifest, and every later load failed as corrupt.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    let mut records = common::sample_records();
+    let mut second = records[0].clone();
+    second.title = "A second row with the same id".into();
+    records.push(second);
+    let report = common::ingest(&curator, records);
+    assert_eq!(report.duplicate_ids, vec![common::sample_records()[0].id.clone()]);
+    assert_eq!(report.added, 36);
+    let generation = curator.load_generation().expect("the new generation loads");
+    assert_eq!(generation.manifest.records, 36);
+    // The first row is kept, as the readers keep it.
+    assert_eq!(generation.store.get(&common::sample_records()[0].id).unwrap().record.title, common::sample_records()[0].title);
+    assert!(run(&curator, "A second row with the same id", Mode::Bm25).hits.iter().all(|h| h.title != "A second row with the same id"));
+    // And the index still takes the next ingest.
+    let again = common::ingest(&curator, common::sample_records());
+    assert_eq!(again.unchanged, 36);
+    curator.load_generation().expect("loads after the next ingest");
+}
+
+#[test]
+fn a_rebuild_from_no_records_is_refused_and_keeps_the_index() {
+    // Regression: `ingest --rebuild` of a path with no records replaced the index with an empty one.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    common::ingest(&curator, common::sample_records());
+    let refused = curator.ingest(Vec::new(), &[], &IngestOptions { rebuild: true }, &|_, _| {});
+    assert!(refused.is_err(), "an empty rebuild was accepted");
+    assert_eq!(curator.load_generation().unwrap().manifest.records, 36);
+}

@@ -116,9 +116,16 @@ async fn search_records_health_and_their_errors() {
     let (status, _, body) = send(&s.router, get("/no/such/route")).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "route");
 
+    // Regression: /healthz said "ok" while the model had not loaded and no question could be answered.
     let (status, _, body) = send(&s.router, get("/healthz")).await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["status"], "unavailable");
+    assert!(body["reasons"][0].as_str().unwrap().contains("answering is off"), "{body}");
     assert_eq!(body["index"]["records"], 36);
+    let ready = server(&[], true);
+    let (status, _, body) = send(&ready.router, get("/healthz")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["reasons"], json!([]));
 
     let (status, _, text) = send(&s.router, get("/metrics")).await;
     assert_eq!(status, StatusCode::OK);
@@ -406,4 +413,27 @@ async fn more_like_this_and_feedback() {
     assert_eq!(body["feedback"][0]["rating"], "up");
     assert_eq!(body["feedback"][0]["cited"][0], "sample:milkmaid");
     assert!(body["feedback"][0]["generation"].is_number(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_serves_an_ingest_made_by_the_command_line() {
+    // Regression: an ingest or delete made with the command line reached the running server only after
+    // a restart.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings_with(dir.path(), &[]);
+    let records = common::sample_records();
+    let last = records.last().unwrap().id.clone();
+    let curator = Curator::open(settings.clone()).expect("models (scripts/fetch-models.sh)");
+    common::ingest(&curator, records[..10].to_vec());
+    let state = AppState::new(curator);
+    let app = router(std::sync::Arc::clone(&state));
+    assert!(!state.reload_if_changed().unwrap(), "nothing changed yet");
+    let (status, _, _) = send(&app, get(&format!("/api/records/{last}"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Another process over the same data directory: the command line.
+    let cli = Curator::open(settings).unwrap();
+    common::ingest(&cli, records);
+    assert!(state.reload_if_changed().unwrap(), "the new generation was not seen");
+    let (status, _, body) = send(&app, get(&format!("/api/records/{last}"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -6,7 +6,8 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::Curator;
-use crate::evidence::{self, Scorer};
+use crate::evidence::{self, Evidence};
+use crate::gate;
 use crate::generate::citations::{self, CitationFilter, SupportChecker, Thresholds};
 use crate::generate::prompt::bounded_history;
 use crate::generate::{CheckedSentence, Citation, GenerateError, GenerationStats, Message, PromptError, Source, Support, TokenEvent, Turn};
@@ -85,7 +86,8 @@ pub struct Answer {
     /// True when the answer declines: retrieval found nothing relevant enough (the model was not asked),
     /// or the model said the sources do not answer it.
     pub abstained: bool,
-    /// Who declined: "relevance" (the threshold, before the model) or "model"; None when answered.
+    /// Who declined: "gate" (the answer gate, before the model), "relevance" (the threshold, when no gate is
+    /// fitted) or "model"; None when answered.
     pub declined_by: Option<String>,
     /// When the answer declines, the records retrieval ranked highest (without evidence), so a reader can
     /// look for themselves.
@@ -166,21 +168,22 @@ impl Curator {
 
         let search = self.search(generation, &self.request(&retrieval_query, Mode::Hybrid, Some(k), request.filters.clone()))?;
         timings.retrieval = search.timings.clone();
-        let (relevance, relevance_signal, threshold) = self.relevance(&search.hits);
-        let abstained = search.hits.is_empty() || relevance < threshold;
+        // Evidence is chosen before the decision: the gate reads how well the best units score.
         let evidence_started = Instant::now();
+        let count_tokens = |t: &str| self.llm.as_ref().map_or(t.len() / 4, |l| l.count_tokens(t));
+        let evidence = if search.hits.is_empty() {
+            Evidence { sources: Vec::new(), best_scores: Vec::new() }
+        } else {
+            evidence::select(question, generation, &search.hits, &self.evidence_scorer(), settings.evidence_budget_tokens, &count_tokens)?
+        };
+        timings.evidence_ms = ms(evidence_started);
+        let decision = self.decide(&retrieval_query, generation, &search.hits, &evidence.best_scores);
+        let abstained = !decision.answer;
         let (sources, closest) = if abstained {
             (Vec::new(), search.hits.iter().take(CLOSEST_SHOWN).map(closest_record).collect())
         } else {
-            let llm = llm()?;
-            let scorer = match &self.reranker {
-                Some(reranker) => Scorer::CrossEncoder(reranker),
-                None => Scorer::Embedding(&self.embedder),
-            };
-            let sources = evidence::select(question, generation, &search.hits, &scorer, settings.evidence_budget_tokens, &|t| llm.count_tokens(t))?;
-            (sources, Vec::new())
+            (evidence.sources, Vec::new())
         };
-        timings.evidence_ms = ms(evidence_started);
         if !on_event(AskEvent::Retrieved { retrieval_query: &retrieval_query, sources: &sources, abstained, closest: &closest }) {
             return Err(AskError::Generate(GenerateError::WorkerGone));
         }
@@ -190,10 +193,10 @@ impl Curator {
             retrieval_query,
             answer: String::new(),
             abstained,
-            declined_by: abstained.then(|| "relevance".to_string()),
+            declined_by: abstained.then(|| decision.declined_by.to_string()),
             closest,
-            relevance,
-            relevance_signal,
+            relevance: decision.relevance,
+            relevance_signal: decision.signal,
             citations: Vec::new(),
             sentences: Vec::new(),
             sources,
@@ -210,7 +213,9 @@ impl Curator {
         }
 
         let messages = [
-            Message { role: "system", content: self.prompts.system()? },
+            // With the gate deciding, the prompt offers the model no way out: it was asked because the
+            // sources answer.
+            Message { role: "system", content: self.prompts.system(self.gate.is_none())? },
             Message { role: "user", content: self.prompts.question(&answer.sources, &history, question)? },
         ];
         let grammar = if settings.constrain_citations {
@@ -312,6 +317,25 @@ impl Curator {
         })
     }
 
+    /// Whether to answer from `hits`: the answer gate's decision when one is fitted for this scorer, else
+    /// the relevance threshold's.
+    pub fn decide(&self, question: &str, generation: &Generation, hits: &[Hit], evidence_best: &[f32]) -> Decision {
+        if hits.is_empty() {
+            return Decision { answer: false, relevance: 0.0, signal: "no record matched".into(), declined_by: "relevance" };
+        }
+        if let Some(gate) = &self.gate {
+            let probability = gate.probability(&gate::features(question, generation, hits, evidence_best));
+            return Decision {
+                answer: probability >= gate.threshold,
+                relevance: probability,
+                signal: "answer gate probability".into(),
+                declined_by: "gate",
+            };
+        }
+        let (relevance, signal, threshold) = self.relevance(hits);
+        Decision { answer: relevance >= threshold, relevance, signal, declined_by: "relevance" }
+    }
+
     /// How relevant the best retrieved record is, with the threshold that applies to that signal: the
     /// reranker's probability when reranking ran and `abstain_below` is set, else the best dense cosine.
     /// `abstain_below` is 0 by default: the trained reranker rates questions that name a title far too
@@ -326,6 +350,17 @@ impl Curator {
             (cosine, "dense cosine similarity".into(), settings.abstain_below_dense)
         }
     }
+}
+
+/// Whether to answer, and the number it was decided on.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub answer: bool,
+    pub relevance: f32,
+    /// What `relevance` measures.
+    pub signal: String,
+    /// Who declines when `answer` is false: "gate" or "relevance" (the threshold).
+    pub declined_by: &'static str,
 }
 
 fn closest_record(hit: &Hit) -> ClosestRecord {

@@ -8,6 +8,8 @@ pub use ask::{Answer, AskError, AskEvent, AskRequest, AskTimings, ClosestRecord,
 
 use crate::config::Settings;
 use crate::embed::Embedder;
+use crate::evidence::Scorer;
+use crate::gate::{gate_path, scorer_key, Gate};
 use crate::generate::{GenerateError, Llm, PromptError, Prompts};
 use crate::index::{DataDir, Filters, Generation, IndexError};
 use crate::ingest::{Chunker, IngestError, IngestOptions, IngestReport, Ingestor};
@@ -28,6 +30,10 @@ pub struct Curator {
     /// Why reranking is on or off, in one sentence, for start-up messages and /healthz.
     pub reranker_status: String,
     pub prompts: Prompts,
+    /// The answer gate fitted for this scorer, when `answer.gate` is on and one has been fitted.
+    pub gate: Option<Gate>,
+    /// Why the gate is on or off, in one sentence.
+    pub gate_status: String,
     /// The language model, once [`Curator::load_llm`] has loaded it.
     pub llm: Option<Llm>,
     pub llm_status: String,
@@ -59,6 +65,21 @@ impl Curator {
         };
         let prompt_dir = settings.paths.prompt_dir.trim();
         let prompts = Prompts::load((!prompt_dir.is_empty()).then(|| std::path::Path::new(prompt_dir)))?;
+        let key = scorer_key(reranker.as_ref().map(|r| r.identity().sha256.as_str()), &embedder.identity().sha256);
+        let path = gate_path(&models.dir, &key);
+        let (gate, gate_status) = if !settings.answer.gate {
+            (None, "answer gate off: answer.gate = false; the relevance threshold decides".to_string())
+        } else if !path.is_file() {
+            (None, format!("answer gate off: none fitted for {key}; `curator gate train` fits one (scripts/run.sh does); the relevance threshold decides"))
+        } else {
+            match Gate::load(&path) {
+                Ok(gate) => {
+                    let status = format!("answer gate on: {} (threshold {:.3})", path.display(), gate.threshold);
+                    (Some(gate), status)
+                }
+                Err(e) => (None, format!("answer gate off: {e}; the relevance threshold decides")),
+            }
+        };
         Ok(Curator {
             data: DataDir::new(settings.data_dir()),
             models,
@@ -67,6 +88,8 @@ impl Curator {
             reranker,
             reranker_status,
             prompts,
+            gate,
+            gate_status,
             llm: None,
             llm_status: "answering is off: the language model is not loaded".into(),
             settings,
@@ -125,6 +148,19 @@ impl Curator {
             rerank: (mode == Mode::Hybrid && self.reranker.is_some() && rerank.enabled)
                 .then_some(RerankRequest { depth: rerank.depth, first_stage_share: rerank.first_stage_share }),
         }
+    }
+
+    /// What scores evidence units: the cross-encoder when it is loaded, else embedding cosine.
+    pub fn evidence_scorer(&self) -> Scorer<'_> {
+        match &self.reranker {
+            Some(reranker) => Scorer::CrossEncoder(reranker),
+            None => Scorer::Embedding(&self.embedder),
+        }
+    }
+
+    /// The gate's name for the scorer in use (see `gate::scorer_key`).
+    pub fn gate_key(&self) -> String {
+        scorer_key(self.reranker.as_ref().map(|r| r.identity().sha256.as_str()), &self.embedder.identity().sha256)
     }
 
     pub fn search(&self, generation: &Generation, request: &SearchRequest) -> Result<SearchResponse, SearchError> {

@@ -53,16 +53,31 @@ pub fn contains_answer(answer: &str, gold: &str) -> bool {
     !gold.is_empty() && format!(" {} ", normalise(answer)).contains(&format!(" {gold} "))
 }
 
+/// Share of the gold answer's tokens that the answer holds (recall, where F1 also punishes length).
+pub fn token_recall(answer: &str, gold: &str) -> f64 {
+    let a: Vec<String> = normalise(answer).split_whitespace().map(String::from).collect();
+    let g: Vec<String> = normalise(gold).split_whitespace().map(String::from).collect();
+    if g.is_empty() {
+        return 0.0;
+    }
+    g.iter().filter(|w| a.contains(w)).count() as f64 / g.len() as f64
+}
+
 #[derive(Debug, Serialize)]
 pub struct AnswerRow {
     pub id: String,
+    /// What kind of question: aqua-knowledge, aqua-picture, metadata, out-of-collection (or answerable /
+    /// unanswerable for a plain question file).
+    pub kind: String,
     pub question: String,
     pub answerable: bool,
     pub gold: Vec<String>,
     pub answer: String,
     pub abstained: bool,
+    pub declined_by: Option<String>,
     pub contains_gold: bool,
     pub f1: f64,
+    pub recall: f64,
     pub cited: Vec<String>,
     pub citation_precision: Option<f64>,
     pub citation_recall: Option<f64>,
@@ -72,28 +87,38 @@ pub struct AnswerRow {
     pub relevance: f32,
 }
 
+/// The measures over a set of answers.
 #[derive(Debug, Serialize)]
-pub struct AnswerReport {
-    pub dataset: String,
-    pub model: String,
+pub struct AnswerScores {
     pub questions: usize,
     pub answerable: usize,
     pub unanswerable: usize,
     /// Over answerable questions with a gold answer.
     pub contains_gold: f64,
     pub token_f1: f64,
+    pub token_recall: f64,
     /// Over answerable questions with a gold record that cite anything.
     pub citation_precision: f64,
     pub citation_recall: f64,
     /// Mean share of claim-making sentences that a cited source supports.
     pub supported_sentences: f64,
-    /// Share of unanswerable questions declined (by threshold or by the model's own refusal).
-    pub abstained_unanswerable: f64,
-    /// Share of answerable questions declined.
-    pub abstained_answerable: f64,
+    /// Share of answerable questions answered (not declined).
+    pub answered_answerable: f64,
+    /// Share of unanswerable questions declined (by the gate, the threshold or the model).
+    pub declined_unanswerable: f64,
     pub first_token_p50_ms: f64,
     pub first_token_p95_ms: f64,
     pub tokens_per_second_p50: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnswerReport {
+    pub dataset: String,
+    pub model: String,
+    /// How the decision to answer was taken (the gate, or the relevance threshold).
+    pub decided_by: String,
+    pub all: AnswerScores,
+    pub kinds: Vec<(String, AnswerScores)>,
     pub rows: Vec<AnswerRow>,
 }
 
@@ -101,15 +126,43 @@ fn mean(values: &[f64]) -> f64 {
     if values.is_empty() { 0.0 } else { values.iter().sum::<f64>() / values.len() as f64 }
 }
 
+fn scores(rows: &[&AnswerRow]) -> AnswerScores {
+    let answerable: Vec<&AnswerRow> = rows.iter().copied().filter(|r| r.answerable).collect();
+    let unanswerable: Vec<&AnswerRow> = rows.iter().copied().filter(|r| !r.answerable).collect();
+    let with_gold: Vec<&AnswerRow> = answerable.iter().copied().filter(|r| !r.gold.is_empty()).collect();
+    let share = |rows: &[&AnswerRow], f: &dyn Fn(&AnswerRow) -> bool| {
+        if rows.is_empty() { 0.0 } else { rows.iter().filter(|r| f(r)).count() as f64 / rows.len() as f64 }
+    };
+    let mut first: Vec<f64> = rows.iter().filter_map(|r| r.first_token_ms).collect();
+    let mut speed: Vec<f64> = rows.iter().filter_map(|r| r.tokens_per_second).collect();
+    AnswerScores {
+        questions: rows.len(),
+        answerable: answerable.len(),
+        unanswerable: unanswerable.len(),
+        contains_gold: mean(&with_gold.iter().map(|r| if r.contains_gold { 1.0 } else { 0.0 }).collect::<Vec<_>>()),
+        token_f1: mean(&with_gold.iter().map(|r| r.f1).collect::<Vec<_>>()),
+        token_recall: mean(&with_gold.iter().map(|r| r.recall).collect::<Vec<_>>()),
+        citation_precision: mean(&answerable.iter().filter_map(|r| r.citation_precision).collect::<Vec<_>>()),
+        citation_recall: mean(&answerable.iter().filter_map(|r| r.citation_recall).collect::<Vec<_>>()),
+        supported_sentences: mean(&rows.iter().filter_map(|r| r.supported_share.map(f64::from)).collect::<Vec<_>>()),
+        answered_answerable: share(&answerable, &|r| !r.abstained),
+        declined_unanswerable: share(&unanswerable, &|r| r.abstained),
+        first_token_p50_ms: percentile(&mut first, 0.5),
+        first_token_p95_ms: percentile(&mut first, 0.95),
+        tokens_per_second_p50: percentile(&mut speed, 0.5),
+    }
+}
+
+/// Answers every question (kind, question) with the served settings and measures them, per kind and in all.
 pub fn evaluate_answers(
     curator: &Curator,
     generation: &Generation,
     dataset: &str,
-    questions: &[Question],
+    questions: &[(String, Question)],
     progress: &dyn Fn(usize, usize, &AnswerRow),
 ) -> Result<AnswerReport, EvalError> {
     let mut rows = Vec::new();
-    for (i, q) in questions.iter().enumerate() {
+    for (i, (kind, q)) in questions.iter().enumerate() {
         let request = AskRequest { question: q.question.clone(), ..Default::default() };
         let answer = curator.ask(generation, &request, &mut |_| true).map_err(|e| EvalError::Ask(e.to_string()))?;
         let declined = answer.abstained || (answer.sentences.iter().any(|s| is_refusal(&s.text)) && answer.citations.is_empty());
@@ -123,13 +176,16 @@ pub fn evaluate_answers(
         };
         let row = AnswerRow {
             id: q.id.clone(),
+            kind: kind.clone(),
             question: q.question.clone(),
             answerable: q.answerable,
             gold: q.answers.clone(),
             contains_gold: q.answers.iter().any(|g| contains_answer(&answer.answer, g)),
             f1: q.answers.iter().map(|g| token_f1(&answer.answer, g)).fold(0.0, f64::max),
+            recall: q.answers.iter().map(|g| token_recall(&answer.answer, g)).fold(0.0, f64::max),
             answer: answer.answer.clone(),
             abstained: declined,
+            declined_by: answer.declined_by.clone(),
             cited,
             citation_precision: precision,
             citation_recall: recall,
@@ -141,44 +197,49 @@ pub fn evaluate_answers(
         progress(i + 1, questions.len(), &row);
         rows.push(row);
     }
-    let answerable: Vec<&AnswerRow> = rows.iter().filter(|r| r.answerable).collect();
-    let unanswerable: Vec<&AnswerRow> = rows.iter().filter(|r| !r.answerable).collect();
-    let with_gold: Vec<&&AnswerRow> = answerable.iter().filter(|r| !r.gold.is_empty()).collect();
-    let share = |rows: &[&AnswerRow], f: &dyn Fn(&AnswerRow) -> bool| {
-        if rows.is_empty() { 0.0 } else { rows.iter().filter(|r| f(r)).count() as f64 / rows.len() as f64 }
-    };
-    let mut first: Vec<f64> = rows.iter().filter_map(|r| r.first_token_ms).collect();
-    let mut speed: Vec<f64> = rows.iter().filter_map(|r| r.tokens_per_second).collect();
+    let mut kinds: Vec<String> = rows.iter().map(|r| r.kind.clone()).collect();
+    kinds.sort();
+    kinds.dedup();
+    let kinds = kinds.into_iter().map(|k| {
+        let of_kind: Vec<&AnswerRow> = rows.iter().filter(|r| r.kind == k).collect();
+        (k, scores(&of_kind))
+    }).collect();
     Ok(AnswerReport {
         dataset: dataset.to_string(),
         model: curator.llm.as_ref().map_or_else(String::new, |l| l.name.clone()),
-        questions: rows.len(),
-        answerable: answerable.len(),
-        unanswerable: unanswerable.len(),
-        contains_gold: mean(&with_gold.iter().map(|r| if r.contains_gold { 1.0 } else { 0.0 }).collect::<Vec<_>>()),
-        token_f1: mean(&with_gold.iter().map(|r| r.f1).collect::<Vec<_>>()),
-        citation_precision: mean(&answerable.iter().filter_map(|r| r.citation_precision).collect::<Vec<_>>()),
-        citation_recall: mean(&answerable.iter().filter_map(|r| r.citation_recall).collect::<Vec<_>>()),
-        supported_sentences: mean(&rows.iter().filter_map(|r| r.supported_share.map(f64::from)).collect::<Vec<_>>()),
-        abstained_unanswerable: share(&unanswerable, &|r| r.abstained),
-        abstained_answerable: share(&answerable, &|r| r.abstained),
-        first_token_p50_ms: percentile(&mut first, 0.5),
-        first_token_p95_ms: percentile(&mut first, 0.95),
-        tokens_per_second_p50: percentile(&mut speed, 0.5),
+        decided_by: curator.gate_status.clone(),
+        all: scores(&rows.iter().collect::<Vec<_>>()),
+        kinds,
         rows,
     })
 }
 
 pub fn answers_markdown(r: &AnswerReport) -> String {
-    format!(
-        "{}: {} questions ({} answerable, {} unanswerable), model {}\n\n\
-         | contains gold | token F1 | citation precision | citation recall | supported sentences | abstained (unanswerable) | abstained (answerable) | first token p50 ms | p95 ms | tokens/s p50 |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n\
-         | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} | {:.0} | {:.1} |\n",
-        r.dataset, r.questions, r.answerable, r.unanswerable, r.model, r.contains_gold, r.token_f1, r.citation_precision,
-        r.citation_recall, r.supported_sentences, r.abstained_unanswerable, r.abstained_answerable, r.first_token_p50_ms,
-        r.first_token_p95_ms, r.tokens_per_second_p50,
-    )
+    let mut out = format!(
+        "{}: {} questions ({} answerable, {} unanswerable), model {}; {}\n\n\
+         | kind | questions | contains gold | token F1 | token recall | citation precision | citation recall | supported sentences | answerable answered | unanswerable declined | first token p50 ms | p95 ms | tokens/s p50 |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        r.dataset, r.all.questions, r.all.answerable, r.all.unanswerable, r.model, r.decided_by
+    );
+    let dash = |n: usize, v: f64| if n == 0 { "-".to_string() } else { format!("{v:.3}") };
+    for (kind, s) in r.kinds.iter().map(|(k, s)| (k.as_str(), s)).chain([("all", &r.all)]) {
+        out.push_str(&format!(
+            "| {kind} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.1} |\n",
+            s.questions,
+            dash(s.answerable, s.contains_gold),
+            dash(s.answerable, s.token_f1),
+            dash(s.answerable, s.token_recall),
+            dash(s.answerable, s.citation_precision),
+            dash(s.answerable, s.citation_recall),
+            format!("{:.3}", s.supported_sentences),
+            dash(s.answerable, s.answered_answerable),
+            dash(s.unanswerable, s.declined_unanswerable),
+            s.first_token_p50_ms,
+            s.first_token_p95_ms,
+            s.tokens_per_second_p50,
+        ));
+    }
+    out
 }
 
 #[derive(Debug, Serialize)]

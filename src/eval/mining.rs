@@ -101,9 +101,16 @@ pub fn mine(
 
 /// Questions made from collection metadata, for records that have no human questions: Tate subject
 /// keywords ("cliff and lake") and a sentence of a Rijksmuseum description. Sampled by a hash of the
-/// record id with `seed`, so the same seed gives the same set.
+/// record id with `seed`, so the same seed gives the same set; records whose metadata questions are
+/// evaluated (the dev and heldout parts of `questions::record_part`) are never used.
 pub fn synthetic_questions(generation: &Generation, per_source: usize, seed: u64) -> Vec<Question> {
-    let mut records: Vec<&crate::records::MuseumRecord> = generation.store.records().map(|s| &s.record).collect();
+    use super::questions::{record_part, AquaPart};
+    let mut records: Vec<&crate::records::MuseumRecord> = generation
+        .store
+        .records()
+        .map(|s| &s.record)
+        .filter(|r| matches!(record_part(&r.id), AquaPart::Train | AquaPart::Valid))
+        .collect();
     records.sort_by_cached_key(|r| Sha256::digest(format!("{seed}:{}", r.id).as_bytes()));
     let mut out = Vec::new();
     let question = |id: &str, text: String| Question {

@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod beir;
+pub mod gate;
 pub mod metrics;
 pub mod mining;
 pub mod questions;

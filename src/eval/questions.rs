@@ -3,8 +3,14 @@
 //! cannot answer).
 //!
 //! AQUA's development set (../shared/eval/aqua/aqua_val.json) is read directly and split by painting, never
-//! by question, into a `dev` part (evaluation) and a `train` part (reranker training), so no painting's
-//! questions are on both sides. The split is a hash of the image id: stable, and needs no list in git.
+//! by question, into a `train` part (reranker and gate training; its `valid` tenth is where settings are
+//! tuned), a `dev` part (the reported numbers) and a `heldout` part (an independent check of the dev
+//! numbers, looked at once a setting is chosen), so no painting's questions are on two sides. The split is
+//! a hash of the image id: stable, and needs no list in git. (Until 2026-11-30 `dev` was dev and heldout
+//! together: README tables measured before then say so.)
+//!
+//! Plain metadata questions ("Who made X?", "When was X made?", "What is X made of?") are built from the
+//! indexed records themselves ([`metadata_questions`]), split the same way by a hash of the record id.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -82,6 +88,8 @@ pub fn load_jsonl(path: &Path) -> Result<Vec<Question>, QuestionError> {
 pub enum AquaPart {
     /// Paintings held out for evaluation: the reported numbers.
     Dev,
+    /// Paintings that check the dev numbers independently; nothing is tuned on them.
+    Heldout,
     /// Paintings whose questions may train the reranker.
     Train,
     /// The tenth of the train paintings that training holds out for validation (see
@@ -91,10 +99,22 @@ pub enum AquaPart {
 
 /// Which part a SemArt painting belongs to.
 pub fn aqua_part(image: &str) -> AquaPart {
-    if Sha256::digest(image.as_bytes())[0] % 2 == 0 {
-        AquaPart::Dev
-    } else {
-        AquaPart::Train
+    let hash = Sha256::digest(image.as_bytes());
+    match (hash[0] % 2, hash[2] % 2) {
+        (0, 0) => AquaPart::Dev,
+        (0, _) => AquaPart::Heldout,
+        _ => AquaPart::Train,
+    }
+}
+
+/// Which part a record's metadata questions belong to: a fifth each to dev and heldout, the rest to train,
+/// whose tenth (by the reranker's own split) is valid.
+pub fn record_part(record_id: &str) -> AquaPart {
+    match Sha256::digest(format!("metadata:{record_id}").as_bytes())[0] % 5 {
+        0 => AquaPart::Dev,
+        1 => AquaPart::Heldout,
+        _ if super::mining::split_of(record_id, 10) == "valid" => AquaPart::Valid,
+        _ => AquaPart::Train,
     }
 }
 
@@ -117,12 +137,12 @@ pub fn load_aqua(path: &Path, part: AquaPart) -> Result<Vec<Question>, QuestionE
     Ok(items
         .into_iter()
         .enumerate()
-        .filter(|(_, item)| match part {
-            AquaPart::Valid => {
-                aqua_part(&item.image) == AquaPart::Train
-                    && super::mining::split_of(&format!("semart:{}", item.image), 10) == "valid"
+        .filter(|(_, item)| {
+            let valid = || super::mining::split_of(&format!("semart:{}", item.image), 10) == "valid";
+            match part {
+                AquaPart::Valid => aqua_part(&item.image) == AquaPart::Train && valid(),
+                _ => aqua_part(&item.image) == part,
             }
-            _ => aqua_part(&item.image) == part,
         })
         .map(|(i, item)| {
             let answer = html_escape::decode_html_entities(&item.answer).trim().to_string();
@@ -139,4 +159,83 @@ pub fn load_aqua(path: &Path, part: AquaPart) -> Result<Vec<Question>, QuestionE
             }
         })
         .collect())
+}
+
+/// Plain questions about the records of `part`: who made a work, when, and of what, each worded one of
+/// several ways and naming the work by its title, with the record's own field as the gold answer. Only
+/// records whose title names one record are used (no "Portrait of a Man"). At most `limit`, sampled by a
+/// hash of the record id with `seed`.
+pub fn metadata_questions(generation: &crate::index::Generation, part: AquaPart, limit: usize, seed: u64) -> Vec<Question> {
+    let mut title_counts: HashMap<String, usize> = HashMap::new();
+    for stored in generation.store.records() {
+        *title_counts.entry(display_title(&stored.record.title).to_lowercase()).or_default() += 1;
+    }
+    let mut records: Vec<&crate::records::MuseumRecord> = generation
+        .store
+        .records()
+        .map(|s| &s.record)
+        .filter(|r| record_part(&r.id) == part)
+        .filter(|r| {
+            let title = display_title(&r.title);
+            let words = crate::generate::citations::content_words(title).len();
+            title_counts.get(&title.to_lowercase()) == Some(&1)
+                && words >= 2
+                && title.chars().count() <= 80
+                && !title.to_lowercase().starts_with("untitled")
+        })
+        .collect();
+    records.sort_by_cached_key(|r| Sha256::digest(format!("{seed}:{}", r.id).as_bytes()));
+    let mut out = Vec::new();
+    for record in records {
+        if out.len() >= limit {
+            break;
+        }
+        let hash = Sha256::digest(format!("{seed}:wording:{}", record.id).as_bytes());
+        let title = display_title(&record.title);
+        let maker = record.makers.first().filter(|m| !m.to_lowercase().contains("unknown") && !m.to_lowercase().contains("anonym"));
+        let mut kinds: Vec<(&str, Vec<String>)> = Vec::new();
+        if let Some(maker) = maker {
+            kinds.push(("who", maker_names(maker)));
+        }
+        if let Some(date) = record.date.as_ref().filter(|d| d.chars().any(|c| c.is_ascii_digit())) {
+            let mut answers = vec![date.clone()];
+            answers.extend(record.year_start.map(|y| y.to_string()).filter(|y| y != date));
+            kinds.push(("when", answers));
+        }
+        if let Some(medium) = record.medium.as_ref().filter(|m| !m.is_empty() && m.len() <= 80) {
+            kinds.push(("medium", vec![medium.clone()]));
+        }
+        if kinds.is_empty() {
+            continue;
+        }
+        let (kind, answers) = kinds.swap_remove(hash[0] as usize % kinds.len());
+        let wordings: &[&str] = match kind {
+            "who" => &["Who made {t}?", "Who is the artist of {t}?", "Who created '{t}'?", "{t} is by which artist?", "who made the work called {t}"],
+            "when" => &["When was {t} made?", "What is the date of {t}?", "In what year was '{t}' created?", "when is {t} from", "How old is {t}?"],
+            _ => &["What is {t} made of?", "What medium is {t}?", "What materials were used for '{t}'?", "what technique was used for {t}"],
+        };
+        let wording = wordings[hash[1] as usize % wordings.len()];
+        out.push(Question {
+            id: format!("metadata-{kind}:{}", record.id),
+            question: wording.replace("{t}", title),
+            relevant: [(record.id.clone(), 1.0)].into_iter().collect(),
+            answers,
+            answerable: true,
+        });
+    }
+    out
+}
+
+/// The title a reader knows: Rijksmuseum joins alternative titles with '$'; the first is the main one.
+fn display_title(title: &str) -> &str {
+    title.split('$').next().unwrap_or(title).trim()
+}
+
+/// A maker's name as stored and, for "Surname, First names", as "First names Surname".
+fn maker_names(maker: &str) -> Vec<String> {
+    let mut names = vec![maker.to_string()];
+    if let Some((surname, first)) = maker.split_once(", ") {
+        names.push(format!("{first} {surname}"));
+    }
+    names
 }

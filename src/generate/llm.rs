@@ -296,6 +296,10 @@ impl Worker {
     fn answer(&self, ctx: &mut LlamaContext<'_>, cached: &mut Vec<LlamaToken>, job: Job) -> Result<GenerationStats, GenerateError> {
         let llama = |e: &dyn std::fmt::Display| GenerateError::Llama(e.to_string());
         let started = Instant::now();
+        // A job that waited in the queue past its deadline is not evaluated at all.
+        if started > job.deadline {
+            return Err(GenerateError::Deadline(job.deadline_seconds));
+        }
         // At least the last prompt token is evaluated again: its logits choose the first answer token.
         let reused = common_prefix(cached, &job.prompt).min(job.prompt.len() - 1);
         ctx.clear_kv_cache_seq(Some(0), Some(reused as u32), None).map_err(|e| llama(&e))?;
@@ -304,6 +308,10 @@ impl Worker {
         for (block_index, block) in job.prompt[reused..].chunks(BATCH_TOKENS).enumerate() {
             if job.events.is_closed() {
                 return Ok(GenerationStats::default());
+            }
+            // A long prompt is the slow part on a CPU: the deadline holds while it is evaluated too.
+            if Instant::now() > job.deadline {
+                return Err(GenerateError::Deadline(job.deadline_seconds));
             }
             batch.clear();
             let start = reused + block_index * BATCH_TOKENS;

@@ -89,8 +89,10 @@ impl Prompts {
         Ok(text.trim().to_string())
     }
 
-    pub fn system(&self) -> Result<String, PromptError> {
-        self.render("system.j2", minijinja::context! {})
+    /// The fixed instructions. `may_decline`: whether the model may reply that the sources do not answer
+    /// (only when no answer gate has already decided that they do).
+    pub fn system(&self, may_decline: bool) -> Result<String, PromptError> {
+        self.render("system.j2", minijinja::context! { may_decline })
     }
 
     pub fn question(&self, sources: &[Source], history: &[Turn], question: &str) -> Result<String, PromptError> {
@@ -172,7 +174,9 @@ mod tests {
     fn the_system_prompt_does_not_change_between_questions() {
         // Its KV state is reused across requests, so it must not depend on the question.
         let prompts = Prompts::load(None).unwrap();
-        assert_eq!(prompts.system().unwrap(), prompts.system().unwrap());
-        assert!(!prompts.system().unwrap().is_empty());
+        assert_eq!(prompts.system(true).unwrap(), prompts.system(true).unwrap());
+        assert!(!prompts.system(true).unwrap().is_empty());
+        assert!(prompts.system(true).unwrap().contains("has no record"));
+        assert!(!prompts.system(false).unwrap().contains("has no record"), "a gated prompt offers no way out");
     }
 }

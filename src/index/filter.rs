@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::records::MuseumRecord;
 
+/// Filters sent as JSON (`{"source": "Tate", "year": "1600..1650"}`) go through [`Filters::set`], exactly
+/// as query-string and command-line ones do: the same fields, normalisation and errors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "std::collections::BTreeMap<String, Option<FilterValue>>")]
 pub struct Filters {
     /// Exact source name: "semart", "tate", "rijks", ...
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -35,6 +37,33 @@ pub enum FilterError {
     Value { field: String, value: String, why: String },
 }
 
+/// A filter's value in JSON: text, or a number (a year).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum FilterValue {
+    Text(String),
+    Number(i64),
+}
+
+impl TryFrom<std::collections::BTreeMap<String, Option<FilterValue>>> for Filters {
+    type Error = FilterError;
+
+    fn try_from(fields: std::collections::BTreeMap<String, Option<FilterValue>>) -> Result<Filters, FilterError> {
+        let mut filters = Filters::default();
+        // null means not given. "year" goes first, so that a year_from or year_to given with it wins.
+        let mut fields: Vec<(String, FilterValue)> = fields.into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
+        fields.sort_by_key(|(field, _)| field != "year");
+        for (field, value) in fields {
+            let value = match value {
+                FilterValue::Text(text) => text,
+                FilterValue::Number(n) => n.to_string(),
+            };
+            filters.set(&field, value.trim())?;
+        }
+        Ok(filters)
+    }
+}
+
 impl Filters {
     pub fn is_empty(&self) -> bool {
         *self == Filters::default()
@@ -52,7 +81,7 @@ impl Filters {
 
     pub fn set(&mut self, field: &str, value: &str) -> Result<(), FilterError> {
         let bad = |why: &str| FilterError::Value { field: field.into(), value: value.into(), why: why.into() };
-        let year = |v: &str| v.trim().parse::<i32>().map_err(|_| bad("expected a year"));
+        let year = |v: &str| v.trim().parse::<i32>().map_err(|_| bad("expected a year, or a range written 1600..1650"));
         if value.is_empty() {
             return Err(bad("empty value"));
         }
@@ -143,6 +172,22 @@ fn fold_accents(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filters_sent_as_json_are_validated_as_query_strings_are() {
+        // Regression: {"source": "Tate"} matched nothing (not lower-cased), an inverted year range was
+        // accepted, and "year": "1600..1650" was refused where ?year=1600..1650 works.
+        let json: Filters = serde_json::from_str(r#"{"source": "Tate", "year": "1600..1650", "maker": null}"#).unwrap();
+        assert_eq!(json, Filters::parse(["source=Tate", "year=1600..1650"]).unwrap());
+        assert_eq!(json.source.as_deref(), Some("tate"));
+        let numbers: Filters = serde_json::from_str(r#"{"year_from": 1600, "year_to": 1650}"#).unwrap();
+        assert_eq!((numbers.year_from, numbers.year_to), (Some(1600), Some(1650)));
+        for bad in [r#"{"year_from": 1700, "year_to": 1600}"#, r#"{"colour": "red"}"#, r#"{"source": ""}"#, r#"{"year": "1600-1650"}"#] {
+            assert!(serde_json::from_str::<Filters>(bad).is_err(), "{bad} was accepted");
+        }
+        let round_trip: Filters = serde_json::from_str(&serde_json::to_string(&json).unwrap()).unwrap();
+        assert_eq!(round_trip, json);
+    }
 
     fn record() -> MuseumRecord {
         MuseumRecord {

@@ -29,8 +29,25 @@ const EMBED_GROUP: usize = 1024;
 /// When more than this share of the graph would be tombstones, the graph is rebuilt from live vectors.
 const MAX_TOMBSTONE_SHARE: f64 = 0.25;
 
+/// One record per id, the first given, as the readers keep the first row of an id and report the others:
+/// two copies of one id must not both reach the indexes. `duplicates` gets each repeated id once.
+fn keep_first_of_each_id(records: Vec<MuseumRecord>, duplicates: &mut Vec<String>) -> Vec<MuseumRecord> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept = Vec::with_capacity(records.len());
+    for record in records {
+        if seen.insert(record.id.clone()) {
+            kept.push(record);
+        } else if !duplicates.contains(&record.id) {
+            duplicates.push(record.id);
+        }
+    }
+    kept
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
+    #[error("a rebuild from no records would leave an empty index; nothing was changed")]
+    EmptyRebuild,
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error(transparent)]
@@ -46,6 +63,8 @@ pub struct IngestReport {
     pub deleted: usize,
     /// Ids asked to be deleted that were not in the index.
     pub not_found: Vec<String>,
+    /// Ids given more than once in this ingest; the first record with each id was kept.
+    pub duplicate_ids: Vec<String>,
     pub chunks_embedded: usize,
     pub chunks_reused: usize,
     pub generation: Option<u64>,
@@ -91,6 +110,9 @@ impl Ingestor<'_> {
         options: &IngestOptions,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<IngestReport, IngestError> {
+        if options.rebuild && upserts.is_empty() {
+            return Err(IngestError::EmptyRebuild);
+        }
         let lock = self.data.lock_writer()?;
         let mut report = IngestReport::default();
         let started = Instant::now();
@@ -117,6 +139,7 @@ impl Ingestor<'_> {
         let old_store = previous.as_ref().map_or(&empty, |g| &g.store);
 
         // Diff by content hash.
+        let upserts = keep_first_of_each_id(upserts, &mut report.duplicate_ids);
         let mut changed: Vec<(MuseumRecord, String, Kind)> = Vec::new();
         for record in upserts {
             let hash = record.content_hash();

@@ -189,7 +189,10 @@ pub async fn ingest(
         crate::ingest::IngestError::Index(crate::index::IndexError::Busy(_)) => AppError::Busy(e.to_string()),
         other => AppError::Internal(format!("ingest failed: {other}")),
     })?;
-    state.reload()?;
+    // An ingest that changed nothing wrote no generation: there is nothing to reload.
+    if report.generation.is_some() {
+        state.reload()?;
+    }
     Ok(Json(IngestResponse { report, rejected }))
 }
 

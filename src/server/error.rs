@@ -60,7 +60,13 @@ impl AppError {
 
     /// The JSON body, also sent as the `error` event of a stream.
     pub fn body(&self) -> serde_json::Value {
-        serde_json::json!({ "error": { "message": self.to_string(), "type": self.kind(), "code": self.status().as_u16() } })
+        // An internal error's message comes from deep in the library and may name files; the log has it
+        // whole, a client gets it without file-system paths.
+        let message = match self {
+            AppError::Internal(_) => redact_paths(&self.to_string()),
+            _ => self.to_string(),
+        };
+        serde_json::json!({ "error": { "message": message, "type": self.kind(), "code": self.status().as_u16() } })
     }
 }
 
@@ -113,5 +119,38 @@ impl From<SearchError> for AppError {
 impl From<FilterError> for AppError {
     fn from(e: FilterError) -> AppError {
         AppError::BadRequest(e.to_string())
+    }
+}
+
+/// `message` with every word that looks like a file-system path (absolute, or home-relative) replaced by
+/// `[path]`.
+fn redact_paths(message: &str) -> String {
+    message
+        .split(' ')
+        .map(|word| {
+            let bare = word.trim_start_matches(|c: char| matches!(c, '"' | '\'' | '(' | '['));
+            if bare.starts_with('/') || bare.starts_with("~/") || bare.get(1..3) == Some(":\\") {
+                "[path]"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_error_bodies_do_not_reveal_paths() {
+        // Regression: a 500 said "/root/.local/share/curator/generations/00000002/tantivy is corrupt".
+        let error = AppError::Internal("ingest failed: /root/.local/share/curator/generations/00000002/tantivy is corrupt: \"/srv/x\" (~/y)".into());
+        let message = error.body()["error"]["message"].as_str().unwrap().to_string();
+        assert!(!message.contains("/root") && !message.contains("/srv") && !message.contains("~/"), "{message}");
+        assert!(message.contains("is corrupt"), "{message}");
+        let not_found = AppError::NotFound("record sample:x/y".into());
+        assert!(not_found.body()["error"]["message"].as_str().unwrap().contains("sample:x/y"));
     }
 }

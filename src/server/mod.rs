@@ -18,6 +18,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::http::StatusCode;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::de::DeserializeOwned;
@@ -69,6 +70,19 @@ impl AppState {
             .map_err(|_| AppError::Internal("generation lock poisoned".into()))?
             .clone()
             .ok_or_else(|| AppError::Unavailable("the index is empty: ingest records first (curator ingest PATH, or POST /api/ingest)".into()))
+    }
+
+    /// Reloads when CURRENT names another generation than the one served: an ingest or a delete made by
+    /// the command line (or another server) is served without a restart. True when it reloaded.
+    pub fn reload_if_changed(&self) -> Result<bool, AppError> {
+        let current = self.curator.data.current().map_err(|e| AppError::Internal(e.to_string()))?;
+        let served = self.generation.read().map_err(|_| AppError::Internal("generation lock poisoned".into()))?.as_ref().map(|g| g.dir.clone());
+        if current.is_none() || current == served {
+            return Ok(false);
+        }
+        self.reload()?;
+        tracing::info!("now serving {}", current.map(|c| c.display().to_string()).unwrap_or_default());
+        Ok(true)
     }
 
     fn reload(&self) -> Result<(), AppError> {
@@ -129,11 +143,23 @@ async fn count_requests(request: Request, next: Next) -> Response {
     response
 }
 
-async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> {
+/// 200 "ok" when the index and the model are loaded; 503 "unavailable" with the reasons otherwise, so a
+/// load balancer or a start-up script does not send questions to a server that cannot answer them.
+async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_json::Value>) {
     let curator = &state.curator;
-    let generation = state.generation().ok();
-    Json(serde_json::json!({
-        "status": "ok",
+    let generation = state.generation();
+    let mut reasons = Vec::new();
+    if let Err(e) = &generation {
+        reasons.push(e.to_string());
+    }
+    if curator.llm.is_none() {
+        reasons.push(curator.llm_status.clone());
+    }
+    let generation = generation.ok();
+    let status = if reasons.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "status": if reasons.is_empty() { "ok" } else { "unavailable" },
+        "reasons": reasons,
         "uptime_seconds": state.started.elapsed().as_secs(),
         "index": generation.as_ref().map(|g| serde_json::json!({
             "generation": g.manifest.generation,
@@ -141,9 +167,11 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Json<serde_json::Value> 
             "chunks": g.store.live_chunk_count(),
         })),
         "reranker": curator.reranker_status,
+        "gate": curator.gate_status,
         "llm": curator.llm_status,
         "queue_depth": curator.llm.as_ref().map(|l| l.queue_depth()),
-    }))
+    });
+    (status, Json(body))
 }
 
 async fn metrics_text(State(state): State<Arc<AppState>>) -> impl IntoResponse {
@@ -272,9 +300,27 @@ pub async fn collect_answer(mut rx: UnboundedReceiver<Progress>) -> Result<Answe
 }
 
 /// Binds `server.bind` and serves until Ctrl-C.
+/// How often the server looks at CURRENT for an ingest made by another process.
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+async fn watch_current(state: Arc<AppState>) {
+    let mut ticks = tokio::time::interval(WATCH_EVERY);
+    loop {
+        ticks.tick().await;
+        let worker = Arc::clone(&state);
+        // Loading a generation reads files and builds structures: off the async runtime.
+        match tokio::task::spawn_blocking(move || worker.reload_if_changed()).await {
+            Ok(Err(e)) => tracing::warn!("the index changed on disk but could not be loaded: {e}"),
+            Err(e) => tracing::warn!("watching the index failed: {e}"),
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
 pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     let bind = state.curator.settings.server.bind.clone();
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     println!("listening on http://{}", listener.local_addr()?);
+    tokio::spawn(watch_current(Arc::clone(&state)));
     axum::serve(listener, router(state)).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await
 }

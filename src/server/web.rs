@@ -518,6 +518,7 @@ pub async fn dashboard_page(State(state): State<Arc<AppState>>) -> Response {
         "dashboard.html",
         context! {
             page => "dashboard", index, models, reranker_status => curator.reranker_status.clone(),
+            gate_status => curator.gate_status.clone(),
             llm_status => curator.llm_status.clone(), uptime => human_duration(state.started.elapsed().as_secs()),
             queue_depth => curator.llm.as_ref().map_or(0, |l| l.queue_depth()), feedback, requests => request_counts(&metrics),
             stages, results, results_dir,

@@ -132,7 +132,9 @@
     turn.declinedEl.replaceChildren();
     const message = answer.declined_by === "model"
       ? "The records found do not answer this question."
-      : "No record in the collection is relevant enough to answer this question, so no answer was written.";
+      : answer.declined_by === "gate"
+        ? "The collection has no record that answers this question, so no answer was written."
+        : "No record in the collection is relevant enough to answer this question, so no answer was written.";
     turn.declinedEl.appendChild(el("p", "declined-why", message));
     if (answer.closest && answer.closest.length) {
       turn.declinedEl.appendChild(el("p", null, "The records that came closest:"));

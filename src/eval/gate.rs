@@ -1,0 +1,273 @@
+//! Fitting and measuring the answer gate (`curator gate train`).
+//!
+//! Examples are questions run through the served retrieval and evidence selection, labelled by whether
+//! the records found answer them:
+//! - answerable (positive): AQUA knowledge questions and plain metadata questions whose gold record is
+//!   among the sources (those whose gold record was not retrieved are left out of fitting, and counted as
+//!   answerable in the reports);
+//! - unanswerable (negative): AQUA picture questions (made from the image, not the text), hand-written
+//!   out-of-collection questions (eval/questions/out-of-collection-*.jsonl), and answerable questions
+//!   given the wrong records (their gold record taken out of the sources).
+//!
+//! The gate is fitted on the train part, its threshold chosen on the valid part, and it is reported on
+//! dev and heldout, parts nothing was fitted or chosen on.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::questions::{load_aqua, load_jsonl, metadata_questions, AquaPart};
+use super::{sample, EvalError, Question};
+use crate::app::Curator;
+use crate::evidence;
+use crate::gate::{self, Gate};
+use crate::index::{Filters, Generation};
+use crate::retrieve::Mode;
+
+/// One question as the gate sees it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GateExample {
+    pub id: String,
+    pub kind: String,
+    pub question: String,
+    /// Whether the records it was given answer it.
+    pub answerable: bool,
+    /// False for an answerable question whose gold record retrieval did not find.
+    pub gold_retrieved: bool,
+    /// None when retrieval found nothing (the question is declined before the gate).
+    pub features: Option<Vec<f32>>,
+}
+
+/// How many questions of each kind a part contributes (sampled by seed).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PartSizes {
+    pub aqua_knowledge: usize,
+    pub aqua_picture: usize,
+    pub metadata: usize,
+    pub out_of_collection: usize,
+}
+
+impl PartSizes {
+    pub fn for_part(part: AquaPart) -> PartSizes {
+        match part {
+            AquaPart::Train => PartSizes { aqua_knowledge: 300, aqua_picture: 200, metadata: 200, out_of_collection: usize::MAX },
+            AquaPart::Valid => PartSizes { aqua_knowledge: 200, aqua_picture: 100, metadata: 120, out_of_collection: usize::MAX },
+            AquaPart::Dev => PartSizes { aqua_knowledge: 300, aqua_picture: 150, metadata: 150, out_of_collection: usize::MAX },
+            AquaPart::Heldout => PartSizes { aqua_knowledge: 400, aqua_picture: 200, metadata: 200, out_of_collection: usize::MAX },
+        }
+    }
+}
+
+/// The questions of one part, with their kinds: AQUA's (train without its valid tenth), the metadata
+/// questions of the part's records, and the out-of-collection file of the part.
+pub fn part_questions(
+    generation: &Generation,
+    aqua: &Path,
+    written: &Path,
+    part: AquaPart,
+    sizes: PartSizes,
+    seed: u64,
+) -> Result<Vec<(String, Question)>, EvalError> {
+    let mut aqua_questions = load_aqua(aqua, part)?;
+    if part == AquaPart::Train {
+        let valid: HashSet<String> = load_aqua(aqua, AquaPart::Valid)?.into_iter().map(|q| q.id).collect();
+        aqua_questions.retain(|q| !valid.contains(&q.id));
+    }
+    let (knowledge, picture): (Vec<Question>, Vec<Question>) = aqua_questions.into_iter().partition(|q| q.answerable);
+    let mut out = Vec::new();
+    let mut add = |kind: &str, questions: Vec<Question>, limit: usize| {
+        out.extend(sample(questions, Some(limit), seed).into_iter().map(|q| (kind.to_string(), q)));
+    };
+    add("aqua-knowledge", knowledge, sizes.aqua_knowledge);
+    add("aqua-picture", picture, sizes.aqua_picture);
+    add("metadata", metadata_questions(generation, part, sizes.metadata, seed), sizes.metadata);
+    let name = format!("out-of-collection-{}.jsonl", part_name(part));
+    let mut written_questions = load_jsonl(&written.join(name))?;
+    for q in &mut written_questions {
+        q.answerable = false;
+    }
+    add("out-of-collection", written_questions, sizes.out_of_collection);
+    Ok(out)
+}
+
+pub fn part_name(part: AquaPart) -> &'static str {
+    match part {
+        AquaPart::Train => "train",
+        AquaPart::Valid => "valid",
+        AquaPart::Dev => "dev",
+        AquaPart::Heldout => "heldout",
+    }
+}
+
+/// Runs each question through the served retrieval and evidence selection. With `wrong_records`, every
+/// other answerable question whose gold record was found is also given the records without it, as an
+/// unanswerable example of kind "wrong-records".
+pub fn examples(
+    curator: &Curator,
+    generation: &Generation,
+    questions: &[(String, Question)],
+    wrong_records: bool,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Vec<GateExample>, EvalError> {
+    let k = curator.settings.answer.sources;
+    let mut out = Vec::new();
+    for (i, (kind, q)) in questions.iter().enumerate() {
+        progress(i, questions.len());
+        let gold: HashSet<&String> = q.relevant.iter().filter(|(_, g)| **g > 0.0).map(|(id, _)| id).collect();
+        let hits = curator.search(generation, &curator.request(&q.question, Mode::Hybrid, Some(k), Filters::default()))?.hits;
+        let gold_retrieved = hits.iter().any(|h| gold.contains(&h.record_id));
+        out.push(GateExample {
+            id: q.id.clone(),
+            kind: kind.clone(),
+            question: q.question.clone(),
+            answerable: q.answerable,
+            gold_retrieved: !q.answerable || gold_retrieved,
+            features: features(curator, generation, &q.question, &hits)?,
+        });
+        let every_other = Sha256::digest(q.id.as_bytes())[0] % 2 == 0;
+        if wrong_records && q.answerable && gold_retrieved && every_other {
+            let request = curator.request(&q.question, Mode::Hybrid, Some(k + gold.len()), Filters::default());
+            let mut others = curator.search(generation, &request)?.hits;
+            others.retain(|h| !gold.contains(&h.record_id));
+            others.truncate(k);
+            out.push(GateExample {
+                id: format!("{}:wrong-records", q.id),
+                kind: "wrong-records".into(),
+                question: q.question.clone(),
+                answerable: false,
+                gold_retrieved: true,
+                features: features(curator, generation, &q.question, &others)?,
+            });
+        }
+    }
+    progress(questions.len(), questions.len());
+    Ok(out)
+}
+
+/// The gate's features for `hits`, with evidence scored exactly as `Curator::ask` scores it.
+fn features(curator: &Curator, generation: &Generation, question: &str, hits: &[crate::retrieve::Hit]) -> Result<Option<Vec<f32>>, EvalError> {
+    if hits.is_empty() {
+        return Ok(None);
+    }
+    // The best unit's score does not depend on the budget, only the choice of units does.
+    let budget = curator.settings.answer.evidence_budget_tokens;
+    let chosen = evidence::select(question, generation, hits, &curator.evidence_scorer(), budget, &|t| t.len() / 4)?;
+    Ok(Some(gate::features(question, generation, hits, &chosen.best_scores)))
+}
+
+/// The gate's probability for an example; a question with no records at all is declined before it.
+pub fn probability(gate: &Gate, example: &GateExample) -> f32 {
+    example.features.as_ref().map_or(0.0, |f| gate.probability(f))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KindScores {
+    pub kind: String,
+    pub answerable: bool,
+    pub questions: usize,
+    /// Answered share for answerable kinds, declined share for unanswerable ones.
+    pub right_share: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartScores {
+    pub part: String,
+    pub examples: usize,
+    /// Over every answerable example, gold retrieved or not.
+    pub answerable_answered: f64,
+    pub unanswerable_declined: f64,
+    /// Mean squared error of the probability against the label (lower is better; a constant at the
+    /// base rate scores base * (1 - base)).
+    pub brier: f64,
+    /// Expected calibration error over ten equal-width probability bins.
+    pub calibration_error: f64,
+    pub kinds: Vec<KindScores>,
+}
+
+pub fn score_part(gate: &Gate, part: &str, examples: &[GateExample]) -> PartScores {
+    let scored: Vec<(f64, bool, &GateExample)> = examples.iter().map(|e| (probability(gate, e) as f64, e.answerable, e)).collect();
+    let threshold = gate.threshold as f64;
+    let share = |filter: &dyn Fn(&GateExample) -> bool, answered: bool| -> (usize, f64) {
+        let chosen: Vec<&(f64, bool, &GateExample)> = scored.iter().filter(|(_, _, e)| filter(e)).collect();
+        let right = chosen.iter().filter(|(p, _, _)| (*p >= threshold) == answered).count();
+        (chosen.len(), if chosen.is_empty() { 0.0 } else { right as f64 / chosen.len() as f64 })
+    };
+    let mut kinds: Vec<String> = examples.iter().map(|e| e.kind.clone()).collect();
+    kinds.sort();
+    kinds.dedup();
+    let kinds = kinds
+        .into_iter()
+        .map(|kind| {
+            let answerable = examples.iter().find(|e| e.kind == kind).is_some_and(|e| e.answerable);
+            let (questions, right_share) = share(&|e| e.kind == kind, answerable);
+            KindScores { kind, answerable, questions, right_share }
+        })
+        .collect();
+    let labels = |y: bool| if y { 1.0 } else { 0.0 };
+    let brier = scored.iter().map(|(p, y, _)| (p - labels(*y)).powi(2)).sum::<f64>() / scored.len().max(1) as f64;
+    let mut calibration_error = 0.0;
+    for bin in 0..10 {
+        let (low, high) = (bin as f64 / 10.0, (bin + 1) as f64 / 10.0);
+        let members: Vec<&(f64, bool, &GateExample)> =
+            scored.iter().filter(|(p, _, _)| *p >= low && (*p < high || (bin == 9 && *p <= 1.0))).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let confidence = members.iter().map(|(p, _, _)| p).sum::<f64>() / members.len() as f64;
+        let accuracy = members.iter().map(|(_, y, _)| labels(*y)).sum::<f64>() / members.len() as f64;
+        calibration_error += (confidence - accuracy).abs() * members.len() as f64 / scored.len() as f64;
+    }
+    PartScores {
+        part: part.to_string(),
+        examples: examples.len(),
+        answerable_answered: share(&|e| e.answerable, true).1,
+        unanswerable_declined: share(&|e| !e.answerable, false).1,
+        brier,
+        calibration_error,
+        kinds,
+    }
+}
+
+/// Fits on train (answerable examples whose gold record was not retrieved left out), chooses the
+/// threshold on valid.
+pub fn fit(train: &[GateExample], valid: &[GateExample], scorer: &str, l2: f32, steps: usize) -> Result<Gate, crate::gate::GateError> {
+    let fitting: Vec<(Vec<f32>, bool)> =
+        train.iter().filter(|e| e.gold_retrieved).filter_map(|e| e.features.clone().map(|f| (f, e.answerable))).collect();
+    let mut gate = gate::fit(&fitting, l2, steps, scorer)?;
+    let scored: Vec<(f32, bool)> = valid.iter().map(|e| (probability(&gate, e), e.answerable)).collect();
+    gate.threshold = gate::choose_threshold(&scored);
+    Ok(gate)
+}
+
+#[derive(Debug, Serialize)]
+pub struct GateReport {
+    pub scorer: String,
+    pub gate_file: PathBuf,
+    pub threshold: f32,
+    pub features: Vec<(String, f32)>,
+    pub parts: Vec<PartScores>,
+}
+
+pub fn markdown(report: &GateReport) -> String {
+    let mut out = format!(
+        "Answer gate for {} (threshold {:.3}, chosen on valid)\n\n| part | kind | questions | right |\n|---|---|---:|---:|\n",
+        report.scorer, report.threshold
+    );
+    for part in &report.parts {
+        for kind in &part.kinds {
+            let what = if kind.answerable { "answered" } else { "declined" };
+            out.push_str(&format!("| {} | {} | {} | {:.3} {what} |\n", part.part, kind.kind, kind.questions, kind.right_share));
+        }
+        out.push_str(&format!(
+            "| **{}** | **all** | {} | answerable answered {:.3}, unanswerable declined {:.3}; Brier {:.3}, ECE {:.3} |\n",
+            part.part, part.examples, part.answerable_answered, part.unanswerable_declined, part.brier, part.calibration_error
+        ));
+    }
+    out.push_str("\n| feature | weight (standardised) |\n|---|---:|\n");
+    for (name, weight) in &report.features {
+        out.push_str(&format!("| {name} | {weight:+.3} |\n"));
+    }
+    out
+}

@@ -1,0 +1,332 @@
+//! The answer gate: whether retrieval found something that answers the question, decided before the
+//! language model is asked, by a small calibrated classifier over retrieval's own evidence.
+//!
+//! A 1.5B model given five records answers from them whether or not they hold the answer, and declines
+//! questions they do answer (README "Answers"), so the decision is taken out of its hands. The gate is a
+//! logistic regression over [`FEATURES`]: how well the best records and evidence units score, the gaps to
+//! the next ones, whether BM25 and dense retrieval agree, and whether the question's words, a title or a
+//! maker it names are in the records. `curator gate train` (src/eval/gate.rs) fits it on the AQUA train
+//! part, out-of-collection questions and plain metadata questions, chooses its threshold on the valid part
+//! and reports on dev; the result is one JSON file in the model cache, named after the scorer whose
+//! numbers it was fitted on (so a gate is never applied to scores of another model).
+//!
+//! Invariant: the features are computed by one function, [`features`], for training and for serving.
+//!
+//! Depends on `retrieve` (hits and their stage scores), `index` (the record store) and
+//! `generate::citations` (content words); `app::ask` consults it.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::generate::citations::content_words;
+use crate::index::Generation;
+use crate::retrieve::rerank::probability;
+use crate::retrieve::Hit;
+
+/// The features, in the order of [`features`]' vector and of a gate file's weights.
+pub const FEATURES: &[&str] = &[
+    "dense_best",
+    "dense_gap",
+    "bm25_best_log",
+    "rerank_best_probability",
+    "rerank_gap",
+    "evidence_best",
+    "evidence_gap",
+    "top_in_both_lists",
+    "top5_in_both_lists",
+    "question_coverage_best",
+    "question_coverage_top",
+    "title_named",
+    "maker_named",
+    "question_content_words_log",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum GateError {
+    #[error("cannot read the answer gate {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the answer gate {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("the answer gate {path} is malformed: {why}")]
+    Malformed { path: PathBuf, why: String },
+    #[error("cannot fit the answer gate: {0}")]
+    Fit(String),
+}
+
+/// What retrieval and evidence selection found for one question, as the gate's feature vector.
+/// `evidence_best` holds, per hit, the best score of its evidence units (cosine or cross-encoder logit).
+pub fn features(question: &str, generation: &Generation, hits: &[Hit], evidence_best: &[f32]) -> Vec<f32> {
+    let best_two = |mut values: Vec<f32>| -> (f32, f32) {
+        values.sort_by(|a, b| b.total_cmp(a));
+        let first = values.first().copied().unwrap_or(0.0);
+        (first, first - values.get(1).copied().unwrap_or(0.0))
+    };
+    let (dense_best, dense_gap) = best_two(hits.iter().filter_map(|h| h.stages.dense).map(|s| s.score).collect());
+    let bm25_best = hits.iter().filter_map(|h| h.stages.bm25).map(|s| s.score).fold(0.0f32, f32::max);
+    let (rerank_best, rerank_gap) = best_two(hits.iter().filter_map(|h| h.stages.rerank).map(|s| probability(s.score)).collect());
+    let (evidence_top, evidence_gap) = best_two(evidence_best.to_vec());
+    let in_both = |h: &Hit| h.stages.bm25.is_some_and(|s| s.rank <= 10) && h.stages.dense.is_some_and(|s| s.rank <= 10);
+    let top_in_both = hits.first().map_or(0.0, |h| if in_both(h) { 1.0 } else { 0.0 });
+    let top5 = hits.iter().take(5).filter(|h| in_both(h)).count() as f32 / 5.0;
+
+    let question_words = unique(content_words(question));
+    let mut coverage = Vec::new();
+    let mut title_named = 0.0f32;
+    let mut maker_named = 0.0f32;
+    let question_lower = question.to_lowercase();
+    for hit in hits {
+        let Some(stored) = generation.store.get(&hit.record_id) else {
+            coverage.push(0.0);
+            continue;
+        };
+        let record = &stored.record;
+        let text = format!(
+            "{} {} {} {} {} {}",
+            record.title,
+            record.makers.join(" "),
+            record.date.as_deref().unwrap_or(""),
+            record.medium.as_deref().unwrap_or(""),
+            record.subjects.join(" "),
+            record.description.as_deref().unwrap_or("")
+        );
+        let record_words: Vec<String> = content_words(&text).into_iter().map(|w| stem(&w)).collect();
+        let covered = question_words.iter().filter(|w| record_words.contains(&stem(w))).count();
+        coverage.push(if question_words.is_empty() { 0.0 } else { covered as f32 / question_words.len() as f32 });
+        let title_words = unique(content_words(&record.title));
+        if !title_words.is_empty() {
+            let named = title_words.iter().filter(|w| question_words.contains(w)).count() as f32 / title_words.len() as f32;
+            title_named = title_named.max(named);
+        }
+        for maker in &record.makers {
+            // "Rijn, Rembrandt van" and "Rembrandt van Rijn" both name "rembrandt" and "rijn".
+            if content_words(maker).iter().any(|w| w.chars().count() > 3 && question_lower.contains(w.as_str())) {
+                maker_named = 1.0;
+            }
+        }
+    }
+    let coverage_top = coverage.first().copied().unwrap_or(0.0);
+    let coverage_best = coverage.iter().copied().fold(0.0f32, f32::max);
+    vec![
+        dense_best,
+        dense_gap,
+        (1.0 + bm25_best).ln(),
+        rerank_best,
+        rerank_gap,
+        evidence_top,
+        evidence_gap,
+        top_in_both,
+        top5,
+        coverage_best,
+        coverage_top,
+        title_named,
+        maker_named,
+        (1.0 + question_words.len() as f32).ln(),
+    ]
+}
+
+fn unique(mut words: Vec<String>) -> Vec<String> {
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// A crude stem: the first five characters, so "painted" meets "painter" and "paintings".
+fn stem(word: &str) -> String {
+    word.chars().take(5).collect()
+}
+
+/// A fitted gate: a logistic regression over standardised features, and the threshold on its probability.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Gate {
+    pub features: Vec<String>,
+    pub mean: Vec<f32>,
+    pub scale: Vec<f32>,
+    pub weights: Vec<f32>,
+    pub bias: f32,
+    /// Answer when the probability is at least this (chosen on the valid part).
+    pub threshold: f32,
+    /// What scored the evidence and records it was fitted on (see [`scorer_key`]).
+    pub scorer: String,
+    /// How it was made and how it measured: data, settings, valid and dev results.
+    pub manifest: serde_json::Value,
+}
+
+/// The name of the gate that fits a scorer: the cross-encoder's or the embedding model's checksum.
+pub fn scorer_key(reranker_sha256: Option<&str>, embedding_sha256: &str) -> String {
+    match reranker_sha256 {
+        Some(sha) => format!("reranker-{}", &sha[..12.min(sha.len())]),
+        None => format!("embedding-{}", &embedding_sha256[..12.min(embedding_sha256.len())]),
+    }
+}
+
+/// Where the gate for `scorer` lives in the model cache.
+pub fn gate_path(model_dir: &Path, scorer: &str) -> PathBuf {
+    model_dir.join("gate").join(format!("{scorer}.json"))
+}
+
+impl Gate {
+    pub fn load(path: &Path) -> Result<Gate, GateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| GateError::Read { path: path.to_path_buf(), source })?;
+        let gate: Gate = serde_json::from_str(&text).map_err(|e| GateError::Malformed { path: path.to_path_buf(), why: e.to_string() })?;
+        let n = FEATURES.len();
+        if gate.features != FEATURES || gate.mean.len() != n || gate.scale.len() != n || gate.weights.len() != n {
+            return Err(GateError::Malformed {
+                path: path.to_path_buf(),
+                why: format!("it was fitted on other features ({}); refit it with `curator gate train`", gate.features.join(", ")),
+            });
+        }
+        if !(0.0..=1.0).contains(&gate.threshold) || gate.weights.iter().chain(&gate.mean).chain(&gate.scale).any(|v| !v.is_finite()) {
+            return Err(GateError::Malformed { path: path.to_path_buf(), why: "a weight or the threshold is out of range".into() });
+        }
+        Ok(gate)
+    }
+
+    /// Written whole to a temporary file and renamed, so a reader never sees half a gate.
+    pub fn save(&self, path: &Path) -> Result<(), GateError> {
+        let write_error = |source| GateError::Write { path: path.to_path_buf(), source };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(write_error)?;
+        }
+        let text = serde_json::to_string_pretty(self).map_err(|e| GateError::Malformed { path: path.to_path_buf(), why: e.to_string() })?;
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, text).map_err(write_error)?;
+        std::fs::rename(&temporary, path).map_err(write_error)
+    }
+
+    /// The calibrated probability that the records answer the question.
+    pub fn probability(&self, features: &[f32]) -> f32 {
+        let z: f32 = self.bias
+            + features.iter().zip(&self.mean).zip(&self.scale).zip(&self.weights).map(|(((x, m), s), w)| w * (x - m) / s).sum::<f32>();
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    pub fn answers(&self, features: &[f32]) -> bool {
+        self.probability(features) >= self.threshold
+    }
+}
+
+/// Fits a logistic regression on (features, answerable) examples: features standardised on these
+/// examples, full-batch gradient descent with an L2 penalty for a fixed number of steps from zero, so the
+/// same examples always give the same gate. The threshold is left at 0.5 for the caller to choose.
+pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str) -> Result<Gate, GateError> {
+    let n = FEATURES.len();
+    if examples.iter().any(|(x, _)| x.len() != n) {
+        return Err(GateError::Fit(format!("every example needs {n} features")));
+    }
+    let positives = examples.iter().filter(|(_, y)| *y).count();
+    if positives == 0 || positives == examples.len() {
+        return Err(GateError::Fit(format!("need both answerable and unanswerable examples ({positives} of {} answerable)", examples.len())));
+    }
+    let count = examples.len() as f64;
+    let mut mean = vec![0.0f64; n];
+    for (x, _) in examples {
+        for (m, v) in mean.iter_mut().zip(x) {
+            *m += *v as f64 / count;
+        }
+    }
+    let mut scale = vec![0.0f64; n];
+    for (x, _) in examples {
+        for ((s, v), m) in scale.iter_mut().zip(x).zip(&mean) {
+            *s += (*v as f64 - m).powi(2) / count;
+        }
+    }
+    // A feature that never varies (the reranker's, fitted without one) gets scale 1 and weight 0.
+    let scale: Vec<f64> = scale.into_iter().map(|v| if v > 1e-12 { v.sqrt() } else { 1.0 }).collect();
+    let standardised: Vec<(Vec<f64>, f64)> = examples
+        .iter()
+        .map(|(x, y)| (x.iter().zip(&mean).zip(&scale).map(|((v, m), s)| (*v as f64 - m) / s).collect(), if *y { 1.0 } else { 0.0 }))
+        .collect();
+    let mut weights = vec![0.0f64; n];
+    let mut bias = 0.0f64;
+    let rate = 0.5;
+    for _ in 0..steps {
+        let mut gradient = vec![0.0f64; n];
+        let mut gradient_bias = 0.0;
+        for (x, y) in &standardised {
+            let z = bias + x.iter().zip(&weights).map(|(a, w)| a * w).sum::<f64>();
+            let error = 1.0 / (1.0 + (-z).exp()) - y;
+            gradient_bias += error / count;
+            for (g, a) in gradient.iter_mut().zip(x) {
+                *g += error * a / count;
+            }
+        }
+        for (w, g) in weights.iter_mut().zip(&gradient) {
+            *w -= rate * (g + l2 as f64 * *w);
+        }
+        bias -= rate * gradient_bias;
+    }
+    Ok(Gate {
+        features: FEATURES.iter().map(|s| s.to_string()).collect(),
+        mean: mean.iter().map(|v| *v as f32).collect(),
+        scale: scale.iter().map(|v| *v as f32).collect(),
+        weights: weights.iter().map(|v| *v as f32).collect(),
+        bias: bias as f32,
+        threshold: 0.5,
+        scorer: scorer.to_string(),
+        manifest: serde_json::Value::Null,
+    })
+}
+
+/// The threshold that treats both kinds best on `scored` (probability, answerable): the one whose worse
+/// rate (answerable answered, unanswerable declined) is highest, ties to the higher balanced accuracy.
+pub fn choose_threshold(scored: &[(f32, bool)]) -> f32 {
+    let mut candidates: Vec<f32> = scored.iter().map(|(p, _)| *p).collect();
+    candidates.push(0.5);
+    candidates.sort_by(f32::total_cmp);
+    candidates.dedup();
+    let mut best = (f32::MIN, f32::MIN, 0.5f32);
+    for &t in &candidates {
+        let (answered, declined) = rates(scored, t);
+        let key = (answered.min(declined), answered + declined);
+        if key.0 > best.0 || (key.0 == best.0 && key.1 > best.1) {
+            best = (key.0, key.1, t);
+        }
+    }
+    best.2
+}
+
+/// (share of answerable examples answered, share of unanswerable ones declined) at `threshold`.
+pub fn rates(scored: &[(f32, bool)], threshold: f32) -> (f32, f32) {
+    let share = |answerable: bool, answered: bool| {
+        let of_kind: Vec<f32> = scored.iter().filter(|(_, y)| *y == answerable).map(|(p, _)| *p).collect();
+        if of_kind.is_empty() {
+            return 0.0;
+        }
+        of_kind.iter().filter(|p| (**p >= threshold) == answered).count() as f32 / of_kind.len() as f32
+    };
+    (share(true, true), share(false, false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example(signal: f32, answerable: bool) -> (Vec<f32>, bool) {
+        let mut x = vec![0.0; FEATURES.len()];
+        x[0] = signal;
+        (x, answerable)
+    }
+
+    #[test]
+    fn a_fitted_gate_orders_examples_by_the_feature_that_separates_them() {
+        let examples: Vec<_> = (0..40).map(|i| example(i as f32 / 40.0 + if i >= 20 { 0.3 } else { 0.0 }, i >= 20)).collect();
+        let gate = fit(&examples, 1e-3, 500, "test").expect("fits");
+        let low = gate.probability(&example(0.1, false).0);
+        let high = gate.probability(&example(1.1, true).0);
+        assert!(low < 0.2 && high > 0.8, "probabilities {low} and {high}");
+        assert_eq!(gate.weights[1], 0.0, "a constant feature gets no weight");
+    }
+
+    #[test]
+    fn the_threshold_is_the_one_whose_worse_rate_is_best() {
+        let scored = [(0.9, true), (0.8, true), (0.6, true), (0.55, false), (0.3, false), (0.2, false)];
+        let t = choose_threshold(&scored);
+        assert_eq!(rates(&scored, t), (1.0, 1.0), "threshold {t}");
+    }
+
+    #[test]
+    fn fitting_refuses_examples_of_one_kind() {
+        assert!(fit(&[example(1.0, true)], 1e-3, 10, "test").is_err());
+    }
+}
