@@ -7,8 +7,10 @@
 //! the next ones, whether BM25 and dense retrieval agree, and whether the question's words, a title or a
 //! maker it names are in the records. `curator gate train` (src/eval/gate.rs) fits it on the AQUA train
 //! part, out-of-collection questions and plain metadata questions, chooses its threshold on the valid part
-//! and reports on dev; the result is one JSON file in the model cache, named after the scorer whose
-//! numbers it was fitted on (so a gate is never applied to scores of another model).
+//! and reports on dev; the result is one JSON file in the model cache, named after the models whose
+//! scores it was fitted on (so a gate is never applied to scores of another model). It was also fitted
+//! on one collection (BM25 scores depend on the index's statistics; the manifest records the generation
+//! and record count): fit it again after the collection changes much.
 //!
 //! Invariant: the features are computed by one function, [`features`], for training and for serving.
 //!
@@ -74,7 +76,6 @@ pub fn features(question: &str, generation: &Generation, hits: &[Hit], evidence_
     let mut coverage = Vec::new();
     let mut title_named = 0.0f32;
     let mut maker_named = 0.0f32;
-    let question_lower = question.to_lowercase();
     for hit in hits {
         let Some(stored) = generation.store.get(&hit.record_id) else {
             coverage.push(0.0);
@@ -100,7 +101,7 @@ pub fn features(question: &str, generation: &Generation, hits: &[Hit], evidence_
         }
         for maker in &record.makers {
             // "Rijn, Rembrandt van" and "Rembrandt van Rijn" both name "rembrandt" and "rijn".
-            if content_words(maker).iter().any(|w| w.chars().count() > 3 && question_lower.contains(w.as_str())) {
+            if content_words(maker).iter().any(|w| w.chars().count() > 3 && question_words.contains(w)) {
                 maker_named = 1.0;
             }
         }
@@ -148,16 +149,27 @@ pub struct Gate {
     pub threshold: f32,
     /// What scored the evidence and records it was fitted on (see [`scorer_key`]).
     pub scorer: String,
+    /// How many retrieved records its features were computed over (answer.sources when it was fitted):
+    /// a request for more or fewer sources is judged on this many, so the features stay in the range
+    /// they were fitted on.
+    #[serde(default = "fitted_sources")]
+    pub sources: usize,
     /// How it was made and how it measured: data, settings, valid and dev results.
     pub manifest: serde_json::Value,
 }
 
-/// The name of the gate that fits a scorer: the cross-encoder's or the embedding model's checksum.
+/// The name of the gate that fits a scorer: the embedding model's checksum (dense scores, and evidence
+/// without a reranker), and the cross-encoder's when there is one.
 pub fn scorer_key(reranker_sha256: Option<&str>, embedding_sha256: &str) -> String {
+    let short = |sha: &str| sha.chars().take(12).collect::<String>();
     match reranker_sha256 {
-        Some(sha) => format!("reranker-{}", &sha[..12.min(sha.len())]),
-        None => format!("embedding-{}", &embedding_sha256[..12.min(embedding_sha256.len())]),
+        Some(sha) => format!("reranker-{}-embedding-{}", short(sha), short(embedding_sha256)),
+        None => format!("embedding-{}", short(embedding_sha256)),
     }
+}
+
+fn fitted_sources() -> usize {
+    5
 }
 
 /// Where the gate for `scorer` lives in the model cache.
@@ -176,7 +188,8 @@ impl Gate {
                 why: format!("it was fitted on other features ({}); refit it with `curator gate train`", gate.features.join(", ")),
             });
         }
-        if !(0.0..=1.0).contains(&gate.threshold) || gate.weights.iter().chain(&gate.mean).chain(&gate.scale).any(|v| !v.is_finite()) {
+        let finite = gate.weights.iter().chain(&gate.mean).chain(&gate.scale).chain([&gate.bias]).all(|v| v.is_finite());
+        if !(0.0..=1.0).contains(&gate.threshold) || !finite || gate.scale.iter().any(|s| *s <= 0.0) || gate.sources == 0 {
             return Err(GateError::Malformed { path: path.to_path_buf(), why: "a weight or the threshold is out of range".into() });
         }
         Ok(gate)
@@ -204,12 +217,19 @@ impl Gate {
     pub fn answers(&self, features: &[f32]) -> bool {
         self.probability(features) >= self.threshold
     }
+
+    /// The probability for `hits` (and their best evidence scores), judged on the first `sources` of
+    /// them, as fitted.
+    pub fn judge(&self, question: &str, generation: &Generation, hits: &[Hit], evidence_best: &[f32]) -> f32 {
+        let n = self.sources.min(hits.len()).min(evidence_best.len());
+        self.probability(&features(question, generation, &hits[..n], &evidence_best[..n]))
+    }
 }
 
 /// Fits a logistic regression on (features, answerable) examples: features standardised on these
 /// examples, full-batch gradient descent with an L2 penalty for a fixed number of steps from zero, so the
 /// same examples always give the same gate. The threshold is left at 0.5 for the caller to choose.
-pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str) -> Result<Gate, GateError> {
+pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str, sources: usize) -> Result<Gate, GateError> {
     let n = FEATURES.len();
     if examples.iter().any(|(x, _)| x.len() != n) {
         return Err(GateError::Fit(format!("every example needs {n} features")));
@@ -264,6 +284,7 @@ pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str) -
         bias: bias as f32,
         threshold: 0.5,
         scorer: scorer.to_string(),
+        sources,
         manifest: serde_json::Value::Null,
     })
 }
@@ -311,7 +332,7 @@ mod tests {
     #[test]
     fn a_fitted_gate_orders_examples_by_the_feature_that_separates_them() {
         let examples: Vec<_> = (0..40).map(|i| example(i as f32 / 40.0 + if i >= 20 { 0.3 } else { 0.0 }, i >= 20)).collect();
-        let gate = fit(&examples, 1e-3, 500, "test").expect("fits");
+        let gate = fit(&examples, 1e-3, 500, "test", 5).expect("fits");
         let low = gate.probability(&example(0.1, false).0);
         let high = gate.probability(&example(1.1, true).0);
         assert!(low < 0.2 && high > 0.8, "probabilities {low} and {high}");
@@ -327,6 +348,6 @@ mod tests {
 
     #[test]
     fn fitting_refuses_examples_of_one_kind() {
-        assert!(fit(&[example(1.0, true)], 1e-3, 10, "test").is_err());
+        assert!(fit(&[example(1.0, true)], 1e-3, 10, "test", 5).is_err());
     }
 }

@@ -53,11 +53,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
         mode: Mode,
         /// Results to return (default: retrieval.k).
-        #[arg(long)]
+        #[arg(short, long)]
         k: Option<usize>,
         /// field=value: source, object_type, maker, year (1800..1850), year_from, year_to. Repeatable.
         #[arg(long = "filter")]
         filters: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print one record: every field and its chunks.
+    Show {
+        /// The record id, e.g. tate:T00990.
+        id: String,
         #[arg(long)]
         json: bool,
     },
@@ -117,7 +124,7 @@ enum Command {
         #[arg(long = "filter")]
         filters: Vec<String>,
         /// Records given to the model (default: answer.sources).
-        #[arg(long)]
+        #[arg(short, long)]
         k: Option<usize>,
         /// Print the whole answer as JSON at the end instead of the citation list.
         #[arg(long)]
@@ -145,7 +152,7 @@ enum Command {
         synthetic: usize,
         /// Plain title, maker, date and medium questions ("Who made The Milkmaid?") about records of the
         /// train part (and its valid tenth), never the dev or heldout records.
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = curator::eval::questions::RERANKER_PLAIN_QUESTIONS)]
         plain: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -189,7 +196,8 @@ enum GateCommand {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Say whether a gate is fitted for the scorer in use (exit status 0) or not (exit status 3).
+    /// Say whether a gate is fitted for the scorer in use (exit status 0), not fitted (3) or switched off
+    /// by answer.gate = false (4).
     Status,
 }
 
@@ -255,10 +263,14 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Stats { json } => stats(Curator::open(settings)?, json),
+        Command::Show { id, json } => show(Curator::open(settings)?, &id, json),
         Command::Bench { what } => curator::bench::run(what, settings),
         Command::Gate { what: GateCommand::Status } => {
             let curator = Curator::open(settings)?;
             println!("{}", curator.gate_status);
+            if !curator.settings.answer.gate {
+                std::process::exit(4);
+            }
             if curator.gate.is_none() {
                 std::process::exit(3);
             }
@@ -373,6 +385,13 @@ fn serve(mut settings: Settings, bind: Option<String>) -> Result<()> {
     if let Some(bind) = bind {
         settings.server.bind = bind;
     }
+    // The address is checked before minutes of model loading: a port in use or a malformed address is
+    // reported at once.
+    let address = &settings.server.bind;
+    let probe = std::net::TcpListener::bind(address.as_str()).with_context(|| {
+        format!("cannot listen on {address:?} (server.bind, or --bind): expected HOST:PORT such as 127.0.0.1:8080, on a free port")
+    })?;
+    drop(probe);
     println!("curator {} settings:", env!("CARGO_PKG_VERSION"));
     for line in settings.describe() {
         println!("  {line}");
@@ -644,7 +663,8 @@ fn gate_train(
         by_part.push((part, computed));
     }
     let examples_of = |part: AquaPart| by_part.iter().find(|(p, _)| *p == part).map(|(_, e)| e.as_slice()).unwrap_or(&[]);
-    let mut gate = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, l2, steps)?;
+    let sources = curator.settings.answer.sources;
+    let mut gate = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, sources, l2, steps)?;
     let parts: Vec<_> = by_part.iter().filter(|(p, _)| *p != AquaPart::Train).map(|(p, e)| score_part(&gate, part_name(*p), e)).collect();
     let sha = |p: &std::path::Path| -> Result<String> {
         use sha2::Digest;
@@ -685,5 +705,31 @@ fn gate_train(
     }
     curator::bench::write_json(json, &report)?;
     eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
+fn show(curator: Curator, id: &str, json: bool) -> Result<()> {
+    let generation = curator.load_generation().context("loading the current index")?;
+    let Some(stored) = generation.store.get(id.trim()) else {
+        bail!("no record {id:?} in the index (ids look like tate:T00990; `curator search` shows them)");
+    };
+    let chunks: Vec<&str> = stored.chunk_ids.iter().filter_map(|c| generation.store.chunk(*c)).map(|c| c.text.as_str()).collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "record": stored.record, "chunks": chunks }))?);
+        return Ok(());
+    }
+    let record = serde_json::to_value(&stored.record)?;
+    if let Some(fields) = record.as_object() {
+        for (field, value) in fields {
+            let shown = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            println!("{field:>12}: {shown}");
+        }
+    }
+    for (i, chunk) in chunks.iter().enumerate() {
+        println!("\n--- chunk {} of {}\n{chunk}", i + 1, chunks.len());
+    }
     Ok(())
 }

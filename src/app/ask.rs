@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use super::Curator;
 use crate::evidence::{self, Evidence};
-use crate::gate;
 use crate::generate::citations::{self, CitationFilter, SupportChecker, Thresholds};
 use crate::generate::prompt::bounded_history;
 use crate::generate::{CheckedSentence, Citation, GenerateError, GenerationStats, Message, PromptError, Source, Support, TokenEvent, Turn};
@@ -174,7 +173,8 @@ impl Curator {
         let evidence = if search.hits.is_empty() {
             Evidence { sources: Vec::new(), best_scores: Vec::new() }
         } else {
-            evidence::select(question, generation, &search.hits, &self.evidence_scorer(), settings.evidence_budget_tokens, &count_tokens)?
+            // Scored against what retrieval searched for: in a conversation, the follow-up spelled out.
+            evidence::select(&retrieval_query, generation, &search.hits, &self.evidence_scorer(), settings.evidence_budget_tokens, &count_tokens)?
         };
         timings.evidence_ms = ms(evidence_started);
         let decision = self.decide(&retrieval_query, generation, &search.hits, &evidence.best_scores);
@@ -324,7 +324,7 @@ impl Curator {
             return Decision { answer: false, relevance: 0.0, signal: "no record matched".into(), declined_by: "relevance" };
         }
         if let Some(gate) = &self.gate {
-            let probability = gate.probability(&gate::features(question, generation, hits, evidence_best));
+            let probability = gate.judge(question, generation, hits, evidence_best);
             return Decision {
                 answer: probability >= gate.threshold,
                 relevance: probability,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::questions::{load_aqua, load_jsonl, metadata_questions, AquaPart};
+use super::questions::{load_aqua, load_jsonl, metadata_questions, AquaPart, RERANKER_PLAIN_QUESTIONS};
 use super::{sample, EvalError, Question};
 use crate::app::Curator;
 use crate::evidence;
@@ -52,7 +52,7 @@ pub struct PartSizes {
 impl PartSizes {
     pub fn for_part(part: AquaPart) -> PartSizes {
         match part {
-            AquaPart::Train => PartSizes { aqua_knowledge: 300, aqua_picture: 200, metadata: 200, out_of_collection: usize::MAX },
+            AquaPart::Train => PartSizes { aqua_knowledge: 400, aqua_picture: 250, metadata: 250, out_of_collection: usize::MAX },
             AquaPart::Valid => PartSizes { aqua_knowledge: 200, aqua_picture: 100, metadata: 120, out_of_collection: usize::MAX },
             AquaPart::Dev => PartSizes { aqua_knowledge: 300, aqua_picture: 150, metadata: 150, out_of_collection: usize::MAX },
             AquaPart::Heldout => PartSizes { aqua_knowledge: 400, aqua_picture: 200, metadata: 200, out_of_collection: usize::MAX },
@@ -82,7 +82,14 @@ pub fn part_questions(
     };
     add("aqua-knowledge", knowledge, sizes.aqua_knowledge);
     add("aqua-picture", picture, sizes.aqua_picture);
-    add("metadata", metadata_questions(generation, part, sizes.metadata, seed), sizes.metadata);
+    // Past the ones `curator rerank-data` trains the reranker on (train, and its validation in valid).
+    let skip = match part {
+        AquaPart::Train => RERANKER_PLAIN_QUESTIONS,
+        AquaPart::Valid => RERANKER_PLAIN_QUESTIONS / 9,
+        _ => 0,
+    };
+    let metadata: Vec<Question> = metadata_questions(generation, part, skip + sizes.metadata, seed).into_iter().skip(skip).collect();
+    add("metadata", metadata, sizes.metadata);
     let name = format!("out-of-collection-{}.jsonl", part_name(part));
     let mut written_questions = load_jsonl(&written.join(name))?;
     for q in &mut written_questions {
@@ -232,11 +239,13 @@ pub fn score_part(gate: &Gate, part: &str, examples: &[GateExample]) -> PartScor
 
 /// Fits on train (answerable examples whose gold record was not retrieved left out), chooses the
 /// threshold on valid.
-pub fn fit(train: &[GateExample], valid: &[GateExample], scorer: &str, l2: f32, steps: usize) -> Result<Gate, crate::gate::GateError> {
+pub fn fit(train: &[GateExample], valid: &[GateExample], scorer: &str, sources: usize, l2: f32, steps: usize) -> Result<Gate, crate::gate::GateError> {
     let fitting: Vec<(Vec<f32>, bool)> =
         train.iter().filter(|e| e.gold_retrieved).filter_map(|e| e.features.clone().map(|f| (f, e.answerable))).collect();
-    let mut gate = gate::fit(&fitting, l2, steps, scorer)?;
-    let scored: Vec<(f32, bool)> = valid.iter().map(|e| (probability(&gate, e), e.answerable)).collect();
+    let mut gate = gate::fit(&fitting, l2, steps, scorer, sources)?;
+    // The threshold is chosen on the same kind of examples as were fitted: an answerable question whose
+    // gold record was not retrieved is not one the records answer.
+    let scored: Vec<(f32, bool)> = valid.iter().filter(|e| e.gold_retrieved).map(|e| (probability(&gate, e), e.answerable)).collect();
     gate.threshold = gate::choose_threshold(&scored);
     Ok(gate)
 }

@@ -108,13 +108,37 @@ pub fn aqua_part(image: &str) -> AquaPart {
 }
 
 /// Which part a record's metadata questions belong to: a fifth each to dev and heldout, the rest to train,
-/// whose tenth (by the reranker's own split) is valid.
+/// whose tenth (by the reranker's own split) is valid. A SemArt painting is in its AQUA part, so no
+/// painting's questions, AQUA's or metadata, are on two sides.
 pub fn record_part(record_id: &str) -> AquaPart {
+    if let Some(image) = record_id.strip_prefix("semart:") {
+        return match aqua_part(image) {
+            AquaPart::Train if super::mining::split_of(record_id, 10) == "valid" => AquaPart::Valid,
+            part => part,
+        };
+    }
     match Sha256::digest(format!("metadata:{record_id}").as_bytes())[0] % 5 {
         0 => AquaPart::Dev,
         1 => AquaPart::Heldout,
         _ if super::mining::split_of(record_id, 10) == "valid" => AquaPart::Valid,
         _ => AquaPart::Train,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_semart_painting_s_metadata_questions_are_in_its_aqua_part() {
+        for image in ["41294-10ladisl.jpg", "07286-canal813.jpg", "24098-6victory.jpg", "00001-a.jpg", "12345-b.jpg", "99999-z.jpg"] {
+            let id = format!("semart:{image}");
+            let expected = match aqua_part(image) {
+                AquaPart::Train if super::super::mining::split_of(&id, 10) == "valid" => AquaPart::Valid,
+                part => part,
+            };
+            assert_eq!(record_part(&id), expected, "{id}");
+        }
     }
 }
 
@@ -160,6 +184,11 @@ pub fn load_aqua(path: &Path, part: AquaPart) -> Result<Vec<Question>, QuestionE
         })
         .collect())
 }
+
+/// How many plain metadata questions of the train part (and a ninth of that of valid) `curator
+/// rerank-data` gives the reranker; the answer gate is fitted on the ones after them, so a gate fitted on
+/// the cross-encoder's scores never sees the reranker's own training questions.
+pub const RERANKER_PLAIN_QUESTIONS: usize = 2000;
 
 /// Plain questions about the records of `part`: who made a work, when, and of what, each worded one of
 /// several ways and naming the work by its title, with the record's own field as the gold answer. Only

@@ -280,9 +280,18 @@ impl Worker {
             if job.events.is_closed() {
                 continue;
             }
+            // A job that waited in the queue past its deadline is not evaluated, and leaves the cache (the
+            // fixed instructions' state) for the next one.
+            if Instant::now() > job.deadline {
+                let _ = job.events.send(TokenEvent::Failed(GenerateError::Deadline(job.deadline_seconds)));
+                continue;
+            }
             let events = job.events.clone();
             match self.answer(&mut ctx, &mut cached, job) {
                 Ok(stats) => drop(events.send(TokenEvent::Done(stats))),
+                // The prompt's deadline is checked between whole blocks, whose tokens `cached` holds
+                // exactly: the cache stays valid.
+                Err(e @ GenerateError::Deadline(_)) => drop(events.send(TokenEvent::Failed(e))),
                 Err(e) => {
                     // The cache may be half-written: start the next prompt from scratch.
                     ctx.clear_kv_cache();
@@ -296,10 +305,6 @@ impl Worker {
     fn answer(&self, ctx: &mut LlamaContext<'_>, cached: &mut Vec<LlamaToken>, job: Job) -> Result<GenerationStats, GenerateError> {
         let llama = |e: &dyn std::fmt::Display| GenerateError::Llama(e.to_string());
         let started = Instant::now();
-        // A job that waited in the queue past its deadline is not evaluated at all.
-        if started > job.deadline {
-            return Err(GenerateError::Deadline(job.deadline_seconds));
-        }
         // At least the last prompt token is evaluated again: its logits choose the first answer token.
         let reused = common_prefix(cached, &job.prompt).min(job.prompt.len() - 1);
         ctx.clear_kv_cache_seq(Some(0), Some(reused as u32), None).map_err(|e| llama(&e))?;

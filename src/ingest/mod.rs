@@ -33,11 +33,12 @@ const MAX_TOMBSTONE_SHARE: f64 = 0.25;
 /// two copies of one id must not both reach the indexes. `duplicates` gets each repeated id once.
 fn keep_first_of_each_id(records: Vec<MuseumRecord>, duplicates: &mut Vec<String>) -> Vec<MuseumRecord> {
     let mut seen = std::collections::HashSet::new();
+    let mut repeated = std::collections::HashSet::new();
     let mut kept = Vec::with_capacity(records.len());
     for record in records {
         if seen.insert(record.id.clone()) {
             kept.push(record);
-        } else if !duplicates.contains(&record.id) {
+        } else if repeated.insert(record.id.clone()) {
             duplicates.push(record.id);
         }
     }

@@ -272,7 +272,9 @@ pub async fn ingest_file(
         };
         let result = worker.curator.ingest(records, &[], &IngestOptions { rebuild: false }, &progress);
         let event = match result.map_err(|e| AppError::Internal(format!("ingest failed: {e}"))).and_then(|report| {
-            worker.reload()?;
+            if report.generation.is_some() {
+                worker.reload()?;
+            }
             Ok(report)
         }) {
             Ok(report) => Event::default().event("report").json_data(serde_json::json!({ "read": read, "skipped": skipped, "report": report })),

@@ -126,9 +126,10 @@ impl From<FilterError> for AppError {
 /// `[path]`.
 fn redact_paths(message: &str) -> String {
     message
-        .split(' ')
+        .split(char::is_whitespace)
         .map(|word| {
-            let bare = word.trim_start_matches(|c: char| matches!(c, '"' | '\'' | '(' | '['));
+            let bare = word.trim_start_matches(|c: char| matches!(c, '"' | '\'' | '(' | '[' | '='));
+            let bare = bare.rsplit_once('=').map_or(bare, |(_, value)| value);
             if bare.starts_with('/') || bare.starts_with("~/") || bare.get(1..3) == Some(":\\") {
                 "[path]"
             } else {

@@ -39,6 +39,8 @@ pub struct AppState {
     generation: RwLock<Option<Arc<Generation>>>,
     /// One HTTP ingest at a time (the index has its own writer lock across processes).
     ingest_lock: tokio::sync::Mutex<()>,
+    /// One generation load at a time.
+    reload_lock: std::sync::Mutex<()>,
     /// Readers' ratings (SQLite in the data directory); None, with the reason logged, when it cannot open.
     pub feedback: Option<FeedbackStore>,
     started: Instant,
@@ -59,6 +61,7 @@ impl AppState {
             curator,
             generation: RwLock::new(generation),
             ingest_lock: tokio::sync::Mutex::new(()),
+            reload_lock: std::sync::Mutex::new(()),
             feedback,
             started: Instant::now(),
         })
@@ -85,9 +88,15 @@ impl AppState {
         Ok(true)
     }
 
+    /// Loads the generation CURRENT names and serves it, unless a newer one is already served (the watcher
+    /// and an HTTP ingest may load at once; generation numbers only grow). One load at a time.
     fn reload(&self) -> Result<(), AppError> {
+        let _one_at_a_time = self.reload_lock.lock().map_err(|_| AppError::Internal("reload lock poisoned".into()))?;
         let fresh = self.curator.load_generation().map_err(|e| AppError::Internal(e.to_string()))?;
-        *self.generation.write().map_err(|_| AppError::Internal("generation lock poisoned".into()))? = Some(Arc::new(fresh));
+        let mut served = self.generation.write().map_err(|_| AppError::Internal("generation lock poisoned".into()))?;
+        if served.as_ref().is_none_or(|g| g.manifest.generation < fresh.manifest.generation) {
+            *served = Some(Arc::new(fresh));
+        }
         Ok(())
     }
 }

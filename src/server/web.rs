@@ -458,9 +458,23 @@ fn latest_results() -> (String, Vec<minijinja::Value>) {
             .unwrap_or_default();
         shown.push(context! { title, file, columns => ["mode", "R@1", "R@10", "MRR@10", "nDCG@10"], rows });
     }
-    if let Some(json) = std::fs::read_to_string(dir.join("answers-dev.json")).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) {
+    // The answers report per kind of question (eval --answers --per-kind), else the older overall one.
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    let cell = |v: &serde_json::Value| v.as_f64().map_or("–".into(), |v| format!("{v:.3}"));
+    if let Some(json) = read("answers-dev-gate.json") {
+        let keys = ["contains_gold", "citation_precision", "supported_sentences", "answered_answerable", "declined_unanswerable", "first_token_p50_ms"];
+        let mut columns = vec!["kind"];
+        columns.extend(keys);
+        let kinds = json["kinds"].as_array().cloned().unwrap_or_default();
+        let mut rows: Vec<Vec<String>> = kinds
+            .iter()
+            .map(|pair| std::iter::once(pair[0].as_str().unwrap_or("?").to_string()).chain(keys.iter().map(|k| cell(&pair[1][*k]))).collect())
+            .collect();
+        rows.push(std::iter::once("all".to_string()).chain(keys.iter().map(|k| cell(&json["all"][*k]))).collect());
+        shown.push(context! { title => "Answers per kind of question (AQUA dev part, last measured run)", file => "answers-dev-gate.json", columns, rows });
+    } else if let Some(json) = read("answers-dev.json") {
         let keys = ["contains_gold", "citation_precision", "supported_sentences", "abstained_unanswerable", "abstained_answerable", "first_token_p50_ms"];
-        let row: Vec<String> = keys.iter().map(|k| json[*k].as_f64().map_or("–".into(), |v| format!("{v:.3}"))).collect();
+        let row: Vec<String> = keys.iter().map(|k| cell(&json[*k])).collect();
         shown.push(context! { title => "Answers (AQUA dev sample, last measured run)", file => "answers-dev.json", columns => keys, rows => vec![row] });
     }
     (dir.display().to_string(), shown)

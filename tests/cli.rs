@@ -1,0 +1,54 @@
+//! The command line as a user types it: the binary run over a temporary data directory.
+
+mod common;
+
+use std::process::{Command, Output};
+
+fn curator(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(common::binary())
+        .args(args)
+        .env("CURATOR_PATHS_DATA_DIR", data_dir)
+        .env("CURATOR_ANSWER_GATE", "false")
+        .output()
+        .expect("the curator binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn show_prints_one_record_and_names_a_missing_one() {
+    // Regression: the command line had no way to print one record.
+    let dir = tempfile::tempdir().unwrap();
+    common::ingest(&common::open(dir.path()), common::sample_records());
+    let shown = curator(dir.path(), &["show", "sample:milkmaid"]);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    let out = text(&shown.stdout);
+    assert!(out.contains("The Milkmaid") && out.contains("Johannes Vermeer") && out.contains("chunk 1 of"), "{out}");
+    let missing = curator(dir.path(), &["show", "sample:nothing"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("no record \"sample:nothing\""), "{}", text(&missing.stderr));
+}
+
+#[test]
+fn k_may_be_written_short() {
+    // Regression: `curator search ... -k 3` was refused; only --k worked.
+    let dir = tempfile::tempdir().unwrap();
+    common::ingest(&common::open(dir.path()), common::sample_records());
+    let found = curator(dir.path(), &["search", "milkmaid", "-k", "1", "--json"]);
+    assert!(found.status.success(), "{}", text(&found.stderr));
+    let response: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    assert_eq!(response["hits"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn serve_reports_a_bad_address_before_loading_anything() {
+    // Regression: `--bind localhost` said only "invalid socket address", after the model had loaded.
+    let dir = tempfile::tempdir().unwrap();
+    let refused = curator(dir.path(), &["serve", "--bind", "localhost"]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("HOST:PORT") && stderr.contains("localhost"), "{stderr}");
+    assert!(!text(&refused.stdout).contains("answering with"), "the model was loaded first");
+}
