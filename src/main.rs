@@ -61,6 +61,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// More like this: the records nearest to one record by embedding, itself left out.
+    Similar {
+        /// The record id, e.g. tate:T00990.
+        id: String,
+        #[arg(short, long, default_value_t = 10)]
+        k: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print one record: every field and its chunks.
     Show {
         /// The record id, e.g. tate:T00990.
@@ -254,16 +263,35 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("note: {}", curator.reranker_status);
             }
             let generation = curator.load_generation()?;
+            let source = filters.source.clone();
             let response = curator.search(&generation, &curator.request(&query, mode, k, filters))?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&response)?);
             } else {
                 print_search(&response);
             }
+            // A source filter that names no source the index holds says which ones it does.
+            if let Some(source) = source.filter(|s| !generation.manifest.records_per_source.contains_key(s)) {
+                let known: Vec<&String> = generation.manifest.records_per_source.keys().collect();
+                eprintln!("no record has source {source:?}; the sources in the index are {}", known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+            }
             Ok(())
         }
         Command::Stats { json } => stats(Curator::open(settings)?, json),
         Command::Show { id, json } => show(Curator::open(settings)?, &id, json),
+        Command::Similar { id, k, json } => {
+            let curator = Curator::open(settings)?;
+            let generation = curator.load_generation().context("loading the current index")?;
+            let hits = curator::retrieve::similar(&generation, id.trim(), k.clamp(1, 100), curator.settings.hnsw.ef_search)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "hits": hits }))?);
+            } else {
+                for hit in &hits {
+                    println!("{:>2}. {}  {} — {}  (cosine {:.3})", hit.rank, hit.record_id, hit.title, hit.makers.join("; "), hit.score);
+                }
+            }
+            Ok(())
+        }
         Command::Bench { what } => curator::bench::run(what, settings),
         Command::Gate { what: GateCommand::Status } => {
             let curator = Curator::open(settings)?;

@@ -52,3 +52,25 @@ fn serve_reports_a_bad_address_before_loading_anything() {
     assert!(stderr.contains("HOST:PORT") && stderr.contains("localhost"), "{stderr}");
     assert!(!text(&refused.stdout).contains("answering with"), "the model was loaded first");
 }
+
+#[test]
+fn similar_lists_other_records_nearest_first() {
+    let dir = tempfile::tempdir().unwrap();
+    common::ingest(&common::open(dir.path()), common::sample_records());
+    let out = curator(dir.path(), &["similar", "sample:milkmaid", "-k", "3", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let response: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hits = response["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 3);
+    assert!(hits.iter().all(|h| h["record_id"] != "sample:milkmaid"), "the record itself was listed");
+}
+
+#[test]
+fn a_source_filter_that_matches_nothing_names_the_sources_there_are() {
+    // Regression: `--filter source=rijksmuseum` printed a bare "no results".
+    let dir = tempfile::tempdir().unwrap();
+    common::ingest(&common::open(dir.path()), common::sample_records());
+    let out = curator(dir.path(), &["search", "portrait", "--filter", "source=rijksmuseum"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("the sources in the index are sample"), "{}", text(&out.stderr));
+}
