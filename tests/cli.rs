@@ -13,6 +13,12 @@ fn curator(data_dir: &std::path::Path, args: &[&str]) -> Output {
         .expect("the curator binary runs")
 }
 
+/// A temporary data directory holding the sample records' index.
+fn sample_index() -> tempfile::TempDir {
+    let dir = sample_index();
+    dir
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -20,8 +26,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn show_prints_one_record_and_names_a_missing_one() {
     // Regression: the command line had no way to print one record.
-    let dir = tempfile::tempdir().unwrap();
-    common::ingest(&common::open(dir.path()), common::sample_records());
+    let dir = sample_index();
     let shown = curator(dir.path(), &["show", "sample:milkmaid"]);
     assert!(shown.status.success(), "{}", text(&shown.stderr));
     let out = text(&shown.stdout);
@@ -34,8 +39,7 @@ fn show_prints_one_record_and_names_a_missing_one() {
 #[test]
 fn k_may_be_written_short() {
     // Regression: `curator search ... -k 3` was refused; only --k worked.
-    let dir = tempfile::tempdir().unwrap();
-    common::ingest(&common::open(dir.path()), common::sample_records());
+    let dir = sample_index();
     let found = curator(dir.path(), &["search", "milkmaid", "-k", "1", "--json"]);
     assert!(found.status.success(), "{}", text(&found.stderr));
     let response: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
@@ -55,8 +59,7 @@ fn serve_reports_a_bad_address_before_loading_anything() {
 
 #[test]
 fn similar_lists_other_records_nearest_first() {
-    let dir = tempfile::tempdir().unwrap();
-    common::ingest(&common::open(dir.path()), common::sample_records());
+    let dir = sample_index();
     let out = curator(dir.path(), &["similar", "sample:milkmaid", "-k", "3", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let response: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -68,8 +71,7 @@ fn similar_lists_other_records_nearest_first() {
 #[test]
 fn a_source_filter_that_matches_nothing_names_the_sources_there_are() {
     // Regression: `--filter source=rijksmuseum` printed a bare "no results".
-    let dir = tempfile::tempdir().unwrap();
-    common::ingest(&common::open(dir.path()), common::sample_records());
+    let dir = sample_index();
     let out = curator(dir.path(), &["search", "portrait", "--filter", "source=rijksmuseum"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("the sources in the index are sample"), "{}", text(&out.stderr));
