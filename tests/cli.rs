@@ -15,7 +15,8 @@ fn curator(data_dir: &std::path::Path, args: &[&str]) -> Output {
 
 /// A temporary data directory holding the sample records' index.
 fn sample_index() -> tempfile::TempDir {
-    let dir = sample_index();
+    let dir = tempfile::tempdir().unwrap();
+    common::ingest(&common::open(dir.path()), common::sample_records());
     dir
 }
 
