@@ -465,12 +465,21 @@ fn latest_results() -> (String, Vec<minijinja::Value>) {
         let keys = ["contains_gold", "citation_precision", "supported_sentences", "answered_answerable", "declined_unanswerable", "first_token_p50_ms"];
         let mut columns = vec!["kind"];
         columns.extend(keys);
+        // A measure over answerable (or unanswerable) questions shows "–" for a kind that has none, as the
+        // Markdown report does, not a 0 that reads as a failure.
+        let row = |kind: &str, scores: &serde_json::Value| -> Vec<String> {
+            let applies = |key: &str| match key {
+                "declined_unanswerable" => scores["unanswerable"].as_u64() != Some(0),
+                "supported_sentences" | "first_token_p50_ms" => true,
+                _ => scores["answerable"].as_u64() != Some(0),
+            };
+            std::iter::once(kind.to_string())
+                .chain(keys.iter().map(|k| if applies(k) { cell(&scores[*k]) } else { "–".into() }))
+                .collect()
+        };
         let kinds = json["kinds"].as_array().cloned().unwrap_or_default();
-        let mut rows: Vec<Vec<String>> = kinds
-            .iter()
-            .map(|pair| std::iter::once(pair[0].as_str().unwrap_or("?").to_string()).chain(keys.iter().map(|k| cell(&pair[1][*k]))).collect())
-            .collect();
-        rows.push(std::iter::once("all".to_string()).chain(keys.iter().map(|k| cell(&json["all"][*k]))).collect());
+        let mut rows: Vec<Vec<String>> = kinds.iter().map(|pair| row(pair[0].as_str().unwrap_or("?"), &pair[1])).collect();
+        rows.push(row("all", &json["all"]));
         shown.push(context! { title => "Answers per kind of question (AQUA dev part, last measured run)", file => "answers-dev-gate.json", columns, rows });
     } else if let Some(json) = read("answers-dev.json") {
         let keys = ["contains_gold", "citation_precision", "supported_sentences", "abstained_unanswerable", "abstained_answerable", "first_token_p50_ms"];
