@@ -214,10 +214,6 @@ impl Gate {
         1.0 / (1.0 + (-z).exp())
     }
 
-    pub fn answers(&self, features: &[f32]) -> bool {
-        self.probability(features) >= self.threshold
-    }
-
     /// The probability for `hits` (and their best evidence scores), judged on the first `sources` of
     /// them, as fitted.
     pub fn judge(&self, question: &str, generation: &Generation, hits: &[Hit], evidence_best: &[f32]) -> f32 {

@@ -694,10 +694,7 @@ fn gate_train(
     let sources = curator.settings.answer.sources;
     let mut gate = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, sources, l2, steps)?;
     let parts: Vec<_> = by_part.iter().filter(|(p, _)| *p != AquaPart::Train).map(|(p, e)| score_part(&gate, part_name(*p), e)).collect();
-    let sha = |p: &std::path::Path| -> Result<String> {
-        use sha2::Digest;
-        Ok(format!("{:x}", sha2::Sha256::digest(std::fs::read(p).with_context(|| format!("reading {}", p.display()))?)))
-    };
+    let sha = curator::index::sha256_file;
     let mut written_files = serde_json::Map::new();
     for part in ["train", "valid", "dev", "heldout"] {
         let file = written.join(format!("out-of-collection-{part}.jsonl"));

@@ -167,10 +167,15 @@ impl Curator {
 
         let search = self.search(generation, &self.request(&retrieval_query, Mode::Hybrid, Some(k), request.filters.clone()))?;
         timings.retrieval = search.timings.clone();
-        // Evidence is chosen before the decision: the gate reads how well the best units score.
+        // Evidence is chosen before the gate's decision: it reads how well the best units score.
         let evidence_started = Instant::now();
         let count_tokens = |t: &str| self.llm.as_ref().map_or(t.len() / 4, |l| l.count_tokens(t));
-        let evidence = if search.hits.is_empty() {
+        // Without a gate the relevance threshold decides without evidence: a decline then skips scoring it.
+        let threshold_declines = self.gate.is_none() && {
+            let (relevance, _, threshold) = self.relevance(&search.hits);
+            relevance < threshold
+        };
+        let evidence = if search.hits.is_empty() || threshold_declines {
             Evidence { sources: Vec::new(), best_scores: Vec::new() }
         } else {
             // Scored against what retrieval searched for: in a conversation, the follow-up spelled out.
