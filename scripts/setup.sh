@@ -4,7 +4,8 @@
 #   the models (scripts/fetch-models.sh), and a release build.
 #
 #   scripts/setup.sh main   # everything the main job needs (the 1.5B answer model included)
-#   scripts/setup.sh test   # what the tests need (runtime, embedding model, the small test model)
+#   scripts/setup.sh test   # what the tests need (runtime, embedding model, the small test model and
+#                           # the small test reranker)
 #
 # The build cache and the model cache live outside the clone so that every clone reuses them:
 #   CARGO_TARGET_DIR   default ~/.cache/curator/target
@@ -39,7 +40,7 @@ command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found; install the 
 step "models"
 case "$what" in
   main) scripts/fetch-models.sh runtime embed llm ;;
-  test) scripts/fetch-models.sh runtime embed llm-tiny ;;
+  test) scripts/fetch-models.sh runtime embed llm-tiny reranker-test ;;
   *) echo "setup: unknown target '$what' (main or test)" >&2; exit 1 ;;
 esac
 

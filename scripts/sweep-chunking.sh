@@ -22,7 +22,7 @@ for size in "${sizes[@]}"; do
   python3 - "$size" "$scratch/ingest-$size.json" "eval/results/chunking-$size.json" <<'PY'
 import json, sys
 size, ingest, ev = sys.argv[1], json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
-r = ingest["report"]; embed_s = r["timings"]["embed"]["secs"] + r["timings"]["embed"]["nanos"] / 1e9
+r = ingest["report"]; embed_s = r["timings"]["embed_ms"] / 1000
 m = {x["mode"]: x["scores"] for x in ev["modes"]}
 row = [size, r["chunks_embedded"], f'{r["chunks_embedded"] / embed_s:.0f}']
 for mode, keys in (("bm25", ("recall_at_1", "recall_at_5")), ("dense", ("recall_at_1", "recall_at_5", "mrr_at_10")), ("hybrid", ("recall_at_1", "recall_at_5", "mrr_at_10"))):

@@ -30,7 +30,7 @@ key="web-test-key-$RANDOM$RANDOM"
 # The relevance threshold sits between the declined test question's best dense match over the sample
 # records (0.12) and the answerable ones' (0.65), as `curator ask --json` reports them.
 export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf \
-  CURATOR_GENERATION_MAX_ANSWER_TOKENS=64 CURATOR_ANSWER_GATE=false CURATOR_SERVER_API_KEY="$key" CURATOR_ANSWER_ABSTAIN_BELOW_DENSE=0.25
+  CURATOR_GENERATION_MAX_ANSWER_TOKENS=200 CURATOR_ANSWER_GATE=false CURATOR_SERVER_API_KEY="$key" CURATOR_ANSWER_ABSTAIN_BELOW_DENSE=0.25
 # A record whose every field tries to run script in the page: it must show as text.
 cat > "$work/malicious.jsonl" <<'JSON'
 {"id": "evil:1", "source": "evil", "title": "<script>window.__pwned=1</script>Evil title", "makers": ["<b onmouseover=window.__pwned=1>Mallory</b>"], "date": "1900", "description": "<img src=x onerror=\"window.__pwned=1\"> An evil onerror description.", "url": "javascript:window.__pwned=1", "language": "en"}

@@ -7,4 +7,5 @@ scripts/setup.sh test
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
 cargo test --release --locked -- --test-threads "${CURATOR_TEST_THREADS:-2}"
 scripts/test-openai-client.sh
+scripts/test-schema.sh
 scripts/test-web.sh

@@ -20,7 +20,6 @@ Training is reproducible: a fixed seed and a fixed number of steps (never a time
 not depend on how fast or busy the machine is).
 """
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -28,6 +27,9 @@ import random
 import shutil
 import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from model_files import sha256  # noqa: E402
 
 
 def log(*parts):
@@ -44,13 +46,6 @@ def load_groups(path):
             (valid if g.get("split") == "valid" else train).append(g)
     return train, valid
 
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def main():

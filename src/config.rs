@@ -77,6 +77,7 @@ pub struct RetrievalSettings {
     pub bm25_weight: f32,
     pub dense_weight: f32,
     pub blend_dense_share: f32,
+    pub years_from_query: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -270,6 +271,30 @@ fn merge(base: &mut toml::Table, overlay: toml::Table, prefix: &str) -> Result<(
     Ok(())
 }
 
+/// `CURATOR_*` variables that are not settings, and not typos: the binary's own (CONFIG, LOG) and the scripts'.
+const SCRIPT_VARIABLES: [&str; 17] = [
+    "CURATOR_CORPUS", "CURATOR_SHARED", "CURATOR_QUERY", "CURATOR_SERVE", "CURATOR_TRAIN_RERANKER", "CURATOR_FIT_GATE",
+    "CURATOR_TRAIN_VENV", "CURATOR_TEST_VENV", "CURATOR_MODEL_DIR", "CURATOR_TEST_THREADS", "CURATOR_SCREENSHOTS",
+    "CURATOR_URL", "CURATOR_API_KEY", "CURATOR_SCHEMA_EXAMPLES", "CURATOR_SCHEMA_ANSWER_EXAMPLES", "CURATOR_CONFIG",
+    "CURATOR_LOG",
+];
+
+/// The `CURATOR_*` names among `names` that are neither a setting nor a script's variable: most likely a
+/// typo (`CURATOR_RERANK_DEPHT`), which would otherwise be ignored without a word while a typo in
+/// config.toml is refused.
+pub fn unknown_env_vars(names: impl Iterator<Item = String>) -> Vec<String> {
+    let Ok(table) = DEFAULTS.parse::<toml::Table>() else { return Vec::new() };
+    let mut known: std::collections::HashSet<String> = SCRIPT_VARIABLES.iter().map(|v| v.to_string()).collect();
+    for (section, values) in &table {
+        if let toml::Value::Table(values) = values {
+            known.extend(values.keys().map(|key| format!("CURATOR_{}_{}", section.to_uppercase(), key.to_uppercase())));
+        }
+    }
+    let mut unknown: Vec<String> = names.filter(|n| n.starts_with("CURATOR_") && !known.contains(n)).collect();
+    unknown.sort();
+    unknown
+}
+
 fn apply_env(table: &mut toml::Table, env: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
     for (section, values) in table.iter_mut() {
         let toml::Value::Table(values) = values else { continue };
@@ -291,6 +316,12 @@ fn apply_env(table: &mut toml::Table, env: &impl Fn(&str) -> Option<String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mistyped_environment_variable_is_named() {
+        let names = ["CURATOR_RERANK_DEPHT", "CURATOR_RERANK_DEPTH", "CURATOR_CORPUS", "HOME"].map(String::from);
+        assert_eq!(unknown_env_vars(names.into_iter()), ["CURATOR_RERANK_DEPHT"]);
+    }
 
     #[test]
     fn a_nan_or_huge_deadline_is_refused_at_start_up() {

@@ -1,5 +1,6 @@
 //! The `curator` command line: a thin face over the library. Errors are reported here, with anyhow.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -13,7 +14,7 @@ use curator::eval::questions::AquaPart;
 use curator::eval::{evaluate_retrieval, markdown, sample, Dataset, EvalMode};
 use curator::index::{disk_size, Filters};
 use curator::ingest::IngestOptions;
-use curator::records::{read_paths, ReadOutcome};
+use curator::records::{read_paths, MuseumRecord, ReadOutcome};
 use curator::retrieve::{Mode, SearchResponse};
 
 #[derive(Parser)]
@@ -38,10 +39,16 @@ enum Command {
         /// Build a new index from these records alone, ignoring the current one.
         #[arg(long)]
         rebuild: bool,
+        /// Go ahead with a rebuild that drops records from the index without asking.
+        #[arg(long)]
+        yes: bool,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Serve the previous index generation again (the one kept after the latest ingest), e.g. after a
+    /// rebuild that dropped records by mistake.
+    Rollback,
     /// Remove records by id (e.g. tate:T00990).
     Delete {
         #[arg(required = true)]
@@ -163,8 +170,26 @@ enum Command {
         /// train part (and its valid tenth), never the dev or heldout records.
         #[arg(long, default_value_t = curator::eval::questions::RERANKER_PLAIN_QUESTIONS)]
         plain: usize,
+        /// Readers' thumbs-up answers kept in the feedback database: the records each cited are its
+        /// positives.
+        #[arg(long)]
+        feedback: bool,
         #[arg(long, default_value_t = 42)]
         seed: u64,
+    },
+    /// Check the installed reranker on its fixture questions (plain title, maker and date questions): the
+    /// record that answers each must outscore hybrid retrieval's other candidates with a probability of at
+    /// least --min-probability. Exits with 1 when one fails.
+    RerankCheck {
+        #[arg(long, default_value = "eval/reranker-fixtures.jsonl")]
+        fixtures: PathBuf,
+        /// Where the answering records are read from (files or folders).
+        #[arg(long, num_args = 1.., default_values = ["corpus/sample.jsonl", "../shared/corpus/tate"])]
+        records: Vec<PathBuf>,
+        #[arg(long, default_value_t = 0.5)]
+        min_probability: f32,
+        #[arg(long)]
+        json: bool,
     },
     /// Fit the answer gate for the scorer in use and report it per part and kind of question.
     Gate {
@@ -229,6 +254,9 @@ fn main() {
 
 fn load_settings(config: Option<PathBuf>) -> Result<Settings> {
     let file = config.or_else(|| Some(PathBuf::from("config.toml")).filter(|p| p.is_file()));
+    for var in curator::config::unknown_env_vars(std::env::vars().map(|(name, _)| name)) {
+        eprintln!("warning: {var} is not a setting and is ignored (settings are CURATOR_<SECTION>_<KEY>, e.g. CURATOR_RERANK_DEPTH; `curator settings` lists them)");
+    }
     Ok(Settings::load(file.as_deref())?)
 }
 
@@ -246,7 +274,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Ingest { paths, rebuild, json } => ingest(Curator::open(settings)?, &paths, rebuild, json),
+        Command::Ingest { paths, rebuild, yes, json } => ingest(Curator::open(settings)?, &paths, rebuild, yes, json),
+        Command::Rollback => rollback(&Curator::open(settings)?),
         Command::Delete { ids } => {
             let curator = Curator::open(settings)?;
             let report = curator.ingest(Vec::new(), &ids, &IngestOptions::default(), &|_, _| {})?;
@@ -307,7 +336,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gate { what: GateCommand::Train { aqua, questions, report, reuse_examples, l2, steps, seed, json } } => {
             gate_train(settings, &aqua, &questions, &report, reuse_examples, l2, steps, seed, json)
         }
-        Command::RerankData { out, aqua, beir, synthetic, plain, seed } => rerank_data(settings, &out, aqua, beir, synthetic, plain, seed),
+        Command::RerankData { out, aqua, beir, synthetic, plain, feedback, seed } => {
+            rerank_data(settings, &out, aqua, beir, synthetic, plain, feedback, seed)
+        }
+        Command::RerankCheck { fixtures, records, min_probability, json } => rerank_check(settings, &fixtures, &records, min_probability, json),
         Command::Ask { question, filters, k, json } => ask(settings, question, filters, k, json),
         Command::Serve { bind } => serve(settings, bind),
         Command::Eval { questions, part, split, modes, rerank_depths, limit, seed, json, answers, abstention, per_kind, written } => {
@@ -359,6 +391,9 @@ fn ask(settings: Settings, question: String, filters: Vec<String>, k: Option<usi
     let generation = curator.load_generation()?;
     let request = AskRequest { question, history: Vec::new(), filters, k };
     let mut stdout = std::io::stdout();
+    // Between the sources and the first token the model reads the prompt (seconds on 2 cores): say so.
+    // indicatif draws nothing when stderr is not a terminal.
+    let waiting = ProgressBar::new_spinner();
     let answer = curator.ask(&generation, &request, &mut |event| {
         match event {
             AskEvent::Retrieved { sources, abstained, .. } if !json && !abstained => {
@@ -366,8 +401,11 @@ fn ask(settings: Settings, question: String, filters: Vec<String>, k: Option<usi
                     eprintln!("[{}] {} — {} ({})", s.number, s.title, s.makers.join("; "), s.record_id);
                 }
                 eprintln!();
+                waiting.set_message(format!("the model is reading the evidence of {} sources…", sources.len()));
+                waiting.enable_steady_tick(std::time::Duration::from_millis(120));
             }
             AskEvent::Delta(text) if !json => {
+                waiting.finish_and_clear();
                 let _ = write!(stdout, "{text}");
                 let _ = stdout.flush();
             }
@@ -375,6 +413,7 @@ fn ask(settings: Settings, question: String, filters: Vec<String>, k: Option<usi
         }
         true
     })?;
+    waiting.finish_and_clear();
     if json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
@@ -437,8 +476,18 @@ fn serve(mut settings: Settings, bind: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn rerank_data(settings: Settings, out: &PathBuf, aqua: Option<PathBuf>, beir: Option<PathBuf>, synthetic: usize, plain: usize, seed: u64) -> Result<()> {
-    use curator::eval::mining::{mentions_all_terms, mine, synthetic_questions};
+#[allow(clippy::too_many_arguments)]
+fn rerank_data(
+    settings: Settings,
+    out: &PathBuf,
+    aqua: Option<PathBuf>,
+    beir: Option<PathBuf>,
+    synthetic: usize,
+    plain: usize,
+    feedback: bool,
+    seed: u64,
+) -> Result<()> {
+    use curator::eval::mining::{feedback_questions, mentions_all_terms, mine, synthetic_questions};
     let mut groups = Vec::new();
     let never = |_: &curator::eval::Question, _: &str| false;
     {
@@ -468,6 +517,15 @@ fn rerank_data(settings: Settings, out: &PathBuf, aqua: Option<PathBuf>, beir: O
             eprintln!("plain: {} groups", mined.len());
             groups.extend(mined);
         }
+        if feedback {
+            let path = curator.settings.data_dir().join("feedback.sqlite");
+            let stored = curator::feedback::FeedbackStore::open(&path)?.list()?;
+            let questions = feedback_questions(&stored);
+            let id = |q: &curator::eval::Question| q.id.clone();
+            let mined = mine(&curator, &generation, &questions, "feedback", &id, &never)?;
+            eprintln!("feedback: {} groups from {} ratings ({} thumbs-up with citations)", mined.len(), stored.len(), questions.len());
+            groups.extend(mined);
+        }
     }
     if let Some(dir) = beir {
         let dataset = Dataset::Beir(dir, "train".into());
@@ -492,7 +550,95 @@ fn generation_note(generation: Option<u64>) -> String {
     generation.map_or_else(|| "; nothing changed, index untouched".to_string(), |g| format!("; now generation {g}"))
 }
 
-fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, json: bool) -> Result<()> {
+fn rerank_check(settings: Settings, fixtures: &std::path::Path, records: &[PathBuf], min_probability: f32, json: bool) -> Result<()> {
+    let curator = Curator::open(settings)?;
+    let Some(reranker) = &curator.reranker else { bail!("{}", curator.reranker_status) };
+    let generation = curator.load_generation()?;
+    let fixtures = curator::eval::fixtures::load(fixtures)?;
+    let records: Vec<MuseumRecord> = read_paths(records)?.records.into_iter().map(|(r, _)| r).collect();
+    let depth = curator.settings.rerank.depth;
+    let results = curator::eval::fixtures::check(&curator, reranker, &generation, &records, &fixtures, depth, min_probability)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        println!("| question | record | probability | rank among candidates |\n|---|---|---|---|");
+        for r in &results {
+            println!(
+                "| {} | {} | {:.3} | {} of {}{} |",
+                r.question,
+                r.record_id.as_deref().unwrap_or("(not found in the records read)"),
+                r.probability,
+                r.rank,
+                r.candidates,
+                if r.passed { "" } else { " **failed**" }
+            );
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed).count();
+    if failed > 0 {
+        bail!("{failed} of {} fixture questions failed (probability under {min_probability} or outranked); reranker {}", results.len(), reranker.identity().path.display());
+    }
+    Ok(())
+}
+
+/// Switches `CURRENT` back to the previous generation, after loading it.
+fn rollback(curator: &Curator) -> Result<()> {
+    let lock = curator.data.lock_writer()?;
+    let identity = curator.embedder.identity();
+    let (from, to) = curator.data.rollback(&lock, |dir| curator::index::Generation::load(dir, identity).map(|_| ()))?;
+    let records = |dir: &std::path::Path| curator::index::read_manifest(dir).map(|m| m.records).unwrap_or(0);
+    let name = |dir: &std::path::Path| dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    println!(
+        "rolled back from generation {} ({} records) to generation {} ({} records); the next ingest removes {}",
+        name(&from),
+        records(&from),
+        name(&to),
+        records(&to),
+        name(&from)
+    );
+    Ok(())
+}
+
+/// The records a rebuild from `records` would drop from the index: (how many, how many there are, a few ids).
+fn rebuild_drops(curator: &Curator, records: &[MuseumRecord]) -> (usize, usize, Vec<String>) {
+    let Ok(Some(dir)) = curator.data.current() else { return (0, 0, Vec::new()) };
+    match curator.load_generation() {
+        Ok(generation) => {
+            let kept: std::collections::HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
+            let dropped: Vec<String> =
+                generation.store.records().filter(|s| !kept.contains(s.record.id.as_str())).map(|s| s.record.id.clone()).collect();
+            (dropped.len(), generation.store.record_count(), dropped.into_iter().take(5).collect())
+        }
+        // Built with another model or format: every record of it goes.
+        Err(_) => {
+            let total = curator::index::read_manifest(&dir).map(|m| m.records).unwrap_or(0);
+            (total, total, Vec::new())
+        }
+    }
+}
+
+/// A rebuild that drops records goes ahead only with --yes or a "y" typed at a terminal.
+fn confirm_rebuild(dropped: usize, total: usize, examples: &[String], yes: bool) -> Result<()> {
+    if dropped == 0 || yes {
+        return Ok(());
+    }
+    let what = format!(
+        "this rebuild drops {dropped} of the {total} records in the index{}",
+        if examples.is_empty() { String::new() } else { format!(" (for example {})", examples.join(", ")) }
+    );
+    if !std::io::stdin().is_terminal() {
+        bail!("{what}; run it again with --yes to go ahead (the previous generation is kept, and `curator rollback` restores it)");
+    }
+    eprint!("{what}. Go ahead? [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if !matches!(answer.trim().to_lowercase().as_str(), "y" | "yes") {
+        bail!("rebuild cancelled; the index is as it was");
+    }
+    Ok(())
+}
+
+fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, yes: bool, json: bool) -> Result<()> {
     let started = Instant::now();
     let outcome = read_paths(paths)?;
     let read_time = started.elapsed();
@@ -505,7 +651,14 @@ fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, json: bool) -> Res
             if rebuild { "; the index was not rebuilt" } else { "" }
         );
     }
-    let records = outcome.records.into_iter().map(|(r, _)| r).collect();
+    let records: Vec<MuseumRecord> = outcome.records.into_iter().map(|(r, _)| r).collect();
+    let removed = if rebuild {
+        let (dropped, total, examples) = rebuild_drops(&curator, &records);
+        confirm_rebuild(dropped, total, &examples, yes)?;
+        dropped
+    } else {
+        0
+    };
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template("{spinner} embedding {bar:30} {pos}/{len} records  {per_sec}  eta {eta}")
@@ -523,6 +676,7 @@ fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, json: bool) -> Res
             "read": read,
             "skipped": outcome.skipped,
             "skipped_files": outcome.skipped_files,
+            "removed": removed,
             "read_seconds": read_time.as_secs_f64(),
             "total_seconds": total.as_secs_f64(),
             "report": report,
@@ -538,13 +692,14 @@ fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, json: bool) -> Res
         );
     }
     println!(
-        "read {read} records in {:.1}s, skipped {} rows; added {}, updated {}, unchanged {}; \
+        "read {read} records in {:.1}s, skipped {} rows; added {}, updated {}, unchanged {}{}; \
          embedded {} chunks (reused {}){}; {:.1}s in all",
         read_time.as_secs_f64(),
         outcome.skipped.len(),
         report.added,
         report.updated,
         report.unchanged,
+        if rebuild { format!(", removed {removed}") } else { String::new() },
         report.chunks_embedded,
         report.chunks_reused,
         generation_note(report.generation),
@@ -567,6 +722,9 @@ fn report_skipped(outcome: &ReadOutcome) {
 }
 
 fn print_search(response: &SearchResponse) {
+    if let Some((from, to)) = response.years_from_query {
+        println!("(only works of {from}..{to}: the years in the query became a filter; an explicit --filter year=FROM..TO replaces it)");
+    }
     if response.hits.is_empty() {
         println!("no results for {:?}", response.query);
     }
@@ -578,7 +736,9 @@ fn print_search(response: &SearchResponse) {
             hit.record_id,
             hit.title,
             if hit.makers.is_empty() { "unknown maker".to_string() } else { hit.makers.join("; ") },
-            hit.date.as_ref().map(|d| format!(" ({d})")).unwrap_or_default()
+            // A maker may carry life dates ("Jan van Noordt (1623-1676)"): the work's date in parentheses
+            // after it read as the maker's dates twice.
+            hit.date.as_ref().map(|d| format!(", {d}")).unwrap_or_default()
         );
         println!(
             "    bm25 {}  dense {}  fused {}  rerank {}",

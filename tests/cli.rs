@@ -5,10 +5,14 @@ mod common;
 use std::process::{Command, Output};
 
 fn curator(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    let settings = common::settings(data_dir);
     Command::new(common::binary())
         .args(args)
         .env("CURATOR_PATHS_DATA_DIR", data_dir)
         .env("CURATOR_ANSWER_GATE", "false")
+        .env("CURATOR_RERANK_MODEL_DIR", &settings.rerank.model_dir)
+        .env("CURATOR_RERANK_ONNX_FILE", &settings.rerank.onnx_file)
+        .env("CURATOR_RERANK_DEPTH", settings.rerank.depth.to_string())
         .output()
         .expect("the curator binary runs")
 }
@@ -76,4 +80,63 @@ fn a_source_filter_that_matches_nothing_names_the_sources_there_are() {
     let out = curator(dir.path(), &["search", "portrait", "--filter", "source=rijksmuseum"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("the sources in the index are sample"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_rebuild_that_drops_records_asks_first_and_rollback_restores_the_index() {
+    // Regression (issue 13.2): `ingest --rebuild good.jsonl` silently replaced a 36-record index with 2
+    // records, and the summary said only "added 2".
+    let dir = sample_index();
+    let two = dir.path().join("two.jsonl");
+    let lines: Vec<String> = common::sample_records().iter().take(2).map(|r| serde_json::to_string(r).unwrap()).collect();
+    std::fs::write(&two, lines.join("\n")).unwrap();
+    let two = two.to_str().unwrap();
+
+    let refused = curator(dir.path(), &["ingest", "--rebuild", two]);
+    assert!(!refused.status.success(), "a rebuild without a terminal or --yes went ahead");
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("drops 34 of the 36 records") && stderr.contains("--yes"), "{stderr}");
+    let records = |dir: &std::path::Path| common::open(dir).load_generation().unwrap().manifest.records;
+    assert_eq!(records(dir.path()), 36, "the refused rebuild changed the index");
+
+    let done = curator(dir.path(), &["ingest", "--rebuild", "--yes", two]);
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    assert!(text(&done.stdout).contains("removed 34"), "{}", text(&done.stdout));
+    assert_eq!(records(dir.path()), 2);
+
+    let rolled = curator(dir.path(), &["rollback"]);
+    assert!(rolled.status.success(), "{}", text(&rolled.stderr));
+    assert!(text(&rolled.stdout).contains("(36 records)"), "{}", text(&rolled.stdout));
+    assert_eq!(records(dir.path()), 36, "rollback restores the generation before the rebuild");
+    let again = curator(dir.path(), &["rollback"]);
+    assert!(!again.status.success() && text(&again.stderr).contains("nothing to roll back to"), "{}", text(&again.stderr));
+}
+
+#[test]
+fn rerank_data_turns_thumbs_up_answers_into_training_groups() {
+    // Issue 10.7: readers' ratings were kept but never used.
+    use curator::feedback::{FeedbackStore, NewFeedback, Rating};
+    let dir = sample_index();
+    let store = FeedbackStore::open(&dir.path().join("feedback.sqlite")).unwrap();
+    let rating = |question: &str, cited: &str, rating| NewFeedback {
+        question: question.into(),
+        answer: "…".into(),
+        sources: vec![cited.into()],
+        cited: vec![cited.into()],
+        rating,
+        comment: None,
+    };
+    store.add(&rating("Who poured the milk in Vermeer's kitchen scene?", "sample:milkmaid", Rating::Up), None, Some(1)).unwrap();
+    store.add(&rating("Which painting shows a lonely diner?", "sample:mona-lisa", Rating::Down), None, Some(1)).unwrap();
+    drop(store);
+    let out = dir.path().join("groups.jsonl");
+    let mined = curator(dir.path(), &["rerank-data", "--out", out.to_str().unwrap(), "--feedback", "--synthetic", "0", "--plain", "0"]);
+    assert!(mined.status.success(), "{}", text(&mined.stderr));
+    let groups: Vec<serde_json::Value> =
+        std::fs::read_to_string(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(groups.len(), 1, "one group from the thumbs-up, none from the thumbs-down: {groups:?}");
+    let group = &groups[0];
+    assert_eq!(group["source"], "feedback");
+    assert!(group["positive"][0].as_str().unwrap().starts_with("The Milkmaid"), "{group}");
+    assert!(group["negatives"].as_array().unwrap().iter().all(|n| !n.as_str().unwrap().starts_with("The Milkmaid")));
 }

@@ -182,3 +182,52 @@ fn a_rebuild_from_no_records_is_refused_and_keeps_the_index() {
     assert!(refused.is_err(), "an empty rebuild was accepted");
     assert_eq!(curator.load_generation().unwrap().manifest.records, 36);
 }
+
+#[test]
+fn a_generation_that_does_not_load_back_is_never_switched_to() {
+    // Issue 11: a new generation was switched to without being reopened first.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    common::ingest(&curator, common::sample_records());
+    let before = curator.data.current().unwrap();
+    let manifest = curator.load_generation().unwrap().manifest.clone();
+    let lock = curator.data.lock_writer().unwrap();
+    let new = curator.data.begin(&lock).unwrap();
+    // A generation whose files were written but which does not load back (the check stands for any reason).
+    std::fs::create_dir_all(new.dir.join(curator::index::tantivy_dir_name())).unwrap();
+    let refused = curator.data.commit(&lock, &new, manifest, |dir| {
+        Err(curator::index::IndexError::Corrupt { path: dir.to_path_buf(), why: "did not load".into() })
+    });
+    let message = refused.expect_err("a generation that failed its check was committed").to_string();
+    assert!(message.contains("left as it was") && message.contains("did not load"), "{message}");
+    drop(lock);
+    assert_eq!(curator.data.current().unwrap(), before, "CURRENT moved");
+    assert_eq!(curator.load_generation().unwrap().manifest.records, 36);
+    // The next ingest clears the rejected directory and completes.
+    let mut changed = common::sample_records();
+    changed[0].title = "Renamed".into();
+    assert_eq!(common::ingest(&curator, changed).updated, 1);
+    assert!(!new.dir.exists(), "the rejected generation was left behind");
+}
+
+#[test]
+fn no_ingest_deletes_the_generation_a_server_serves() {
+    // Issue 11: an ingest deleted old generations whether or not a running server still served one.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    common::ingest(&curator, common::sample_records());
+    let served = curator.data.current().unwrap().unwrap();
+    curator.data.mark_serving(&served).unwrap();
+    for round in 0..3 {
+        let mut changed = common::sample_records();
+        changed[0].title = format!("Renamed {round}");
+        common::ingest(&curator, changed);
+    }
+    assert!(served.exists(), "three ingests later, the served generation is still there");
+    curator::index::Generation::load(&served, curator.embedder.identity()).expect("and it still loads");
+    curator.data.unmark_serving();
+    let mut changed = common::sample_records();
+    changed[0].title = "Renamed once more".into();
+    common::ingest(&curator, changed);
+    assert!(!served.exists(), "once nobody serves it, it is cleared like any old generation");
+}

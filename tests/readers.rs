@@ -47,7 +47,9 @@ fn tate_real_rows_normalise() {
     assert_eq!(r.makers, ["Thomas Girtin"]);
     assert_eq!(r.object_type.as_deref(), Some("on paper, unique"));
     assert!(r.subjects.contains(&"Paris, Rue Saint Denis".to_string()));
-    let undated = out.records.iter().find(|(r, _)| r.date.as_deref() == Some("date not known")).unwrap();
+    // Tate writes "date not known": it becomes no date, not a date shown as "(date not known)" (issue 13.3).
+    assert!(out.records.iter().all(|(r, _)| r.date.as_deref() != Some("date not known")));
+    let undated = out.records.iter().find(|(r, _)| r.date.is_none()).expect("the first 50 rows hold an undated work");
     assert_eq!(undated.0.year_start, None);
 }
 
@@ -152,4 +154,61 @@ fn an_unknown_file_is_skipped_with_a_reason_and_a_missing_one_is_an_error() {
     let out = read_paths(&[dir.path().to_path_buf()]).unwrap();
     assert_eq!(out.skipped_files.len(), 1);
     assert!(read_paths(&[dir.path().join("nope.jsonl")]).is_err());
+}
+
+/// Issue 13.3: Rijksmuseum export titles kept the raw `$` join of a work's titles.
+#[test]
+fn a_rijksmuseum_export_title_is_the_first_of_its_titles() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "objectnummer;titel;vervaardiger\nSK-A-1;Koopman en een bediende$Portret van een koopman;Jan van Noordt\n";
+    let path = temp_file(&dir, "export.csv", text);
+    let out = read_paths(&[path]).unwrap();
+    let record = &out.records[0].0;
+    assert_eq!(record.title, "Koopman en een bediende");
+    assert!(record.description.as_deref().unwrap_or_default().contains("Portret van een koopman"), "the other title stays searchable");
+}
+
+/// Issue 13.7: each of these said something a user could not act on (or nothing at all).
+#[test]
+fn curator_jsonl_rows_are_refused_with_the_field_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = concat!(
+        r#"{"source": "mymuseum", "title": "No id"}"#, "\n",
+        r#"{"id": "mymuseum:2", "source": "mymuseum", "title": "One maker", "makers": "Ann Painter"}"#, "\n",
+        r#"{"id": "other:B7", "source": "mymuseum", "title": "Another museum's id"}"#, "\n",
+        r#"{"id": "mymuseum:4", "source": "mymuseum", "title": "Wrong type", "year_start": "soon"}"#, "\n",
+    );
+    let out = read_paths(&[temp_file(&dir, "mine.jsonl", text)]).unwrap();
+    let ids: Vec<&str> = out.records.iter().map(|(r, _)| r.id.as_str()).collect();
+    assert_eq!(ids, ["mymuseum:2"]);
+    assert_eq!(out.records[0].0.makers, ["Ann Painter"], "a lone maker given as a string is a list of one");
+    let reasons: Vec<(u64, &str)> = out.skipped.iter().map(|s| (s.at.line, s.reason.as_str())).collect();
+    assert_eq!(reasons[0].0, 1);
+    assert!(reasons[0].1.contains("missing \"id\""), "{reasons:?}");
+    assert!(reasons[1].1.contains("\"other\"") && reasons[1].1.contains("\"mymuseum\""), "{reasons:?}");
+    assert!(reasons[2].1.contains("year_start"), "the field is named: {reasons:?}");
+}
+
+#[test]
+fn files_curator_cannot_read_are_reported_with_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("export");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("empty.jsonl"), "").unwrap();
+    std::fs::write(folder.join("notes.txt"), "hello").unwrap();
+    std::fs::write(folder.join("table.csv"), "id,title,maker\n1,a,b\n").unwrap();
+    // A link back to the folder itself: followed, it would be read forever (issue 11).
+    std::os::unix::fs::symlink(&folder, folder.join("loop")).unwrap();
+    let out = read_paths(&[folder.clone()]).unwrap();
+    let reason = |name: &str| {
+        out.skipped_files.iter().find(|(p, _)| p.ends_with(name)).map(|(_, why)| why.clone()).unwrap_or_else(|| panic!("{name} not reported: {:?}", out.skipped_files))
+    };
+    assert!(reason("empty.jsonl").contains("empty"), "{}", reason("empty.jsonl"));
+    assert!(reason("notes.txt").contains(".jsonl, .json or .csv"));
+    assert!(reason("table.csv").contains("convert"), "{}", reason("table.csv"));
+    assert!(reason("loop").contains("cycle"), "{}", reason("loop"));
+
+    let missing = read_paths(&[dir.path().join("missing.jsonl")]).unwrap_err();
+    let chain = format!("{:#}", anyhow::Error::from(missing));
+    assert_eq!(chain.matches("os error 2").count(), 1, "the OS error is said once: {chain}");
 }

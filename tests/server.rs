@@ -115,6 +115,9 @@ async fn search_records_health_and_their_errors() {
     assert_error(status, &body, StatusCode::NOT_FOUND, "sample:nothing");
     let (status, _, body) = send(&s.router, get("/no/such/route")).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "route");
+    // Issue 13.8: a 405 had an empty body; errors are JSON everywhere.
+    let (status, _, body) = send(&s.router, post("/api/search?q=x", "")).await;
+    assert_error(status, &body, StatusCode::METHOD_NOT_ALLOWED, "POST is not allowed on /api/search");
 
     // Regression: /healthz said "ok" while the model had not loaded and no question could be answered.
     let (status, _, body) = send(&s.router, get("/healthz")).await;
@@ -168,7 +171,11 @@ async fn bad_answer_requests_get_a_4xx_that_names_the_problem() {
 async fn ingest_needs_the_api_key_and_makes_records_searchable() {
     let s = server(&[], false);
     let record = json!({ "records": [{ "id": "sample:new-one", "source": "sample", "title": "Zebra in a Snowstorm", "makers": ["Test Painter"],
-        "description": "A zebra stands alone in a snowstorm." }, { "id": "nocolon", "source": "sample", "title": "Broken" }] });
+        "description": "A zebra stands alone in a snowstorm." }, { "id": "untitled", "source": "sample" },
+        // Issue 11: HTTP records are normalised as JSONL rows are (id prefix, source case, years from the date).
+        { "id": "B7", "source": "Sample", "title": "Heron at Dusk", "date": "c. 1850" },
+        // Issue 13.8: a record of the wrong shape is refused alone, as a record without a title is.
+        { "id": "sample:bad-shape", "source": "sample", "title": "Wrong", "year_start": "soon" }] });
     let (status, _, body) = send(&s.router, post_json("/api/ingest", &record)).await;
     assert_error(status, &body, StatusCode::UNAUTHORIZED, "API key");
     let wrong = Request::post("/api/ingest").header(header::AUTHORIZATION, "Bearer nope").body(Body::from(record.to_string())).unwrap();
@@ -177,8 +184,13 @@ async fn ingest_needs_the_api_key_and_makes_records_searchable() {
     let right = Request::post("/api/ingest").header(header::AUTHORIZATION, "Bearer test-key").body(Body::from(record.to_string())).unwrap();
     let (status, _, body) = send(&s.router, right).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["report"]["added"], 1);
-    assert_eq!(body["rejected"][0]["id"], "nocolon", "the invalid record is reported, the valid one ingested: {body}");
+    assert_eq!(body["report"]["added"], 2, "{body}");
+    assert!(body["report"]["timings"]["embed_ms"].is_f64(), "timings in milliseconds, not {{secs, nanos}}: {body}");
+    let rejected: Vec<&str> = body["rejected"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(rejected, ["untitled", "sample:bad-shape"], "the invalid records are reported, the valid ones ingested: {body}");
+    assert!(body["rejected"][1]["reason"].as_str().unwrap().contains("year_start"), "the reason names the field: {body}");
+    let (_, _, heron) = send(&s.router, get("/api/records/sample:B7")).await;
+    assert_eq!((&heron["source"], &heron["year_start"]), (&json!("sample"), &json!(1850)), "{heron}");
     let (status, _, body) = send(&s.router, get("/api/search?q=zebra%20snowstorm&k=1")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["hits"][0]["record_id"], "sample:new-one");

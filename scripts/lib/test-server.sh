@@ -1,8 +1,13 @@
 # Sourced by the test scripts that drive a running server. start_test_server LOG starts `$curator serve` on a
-# free loopback port in the background (its output in LOG), waits until /healthz answers, and sets `port`
-# and `server_pid`; the caller's EXIT trap stops it.
+# free loopback port in the background (its output in LOG), reranking with the test cross-encoder, waits
+# until /healthz answers, and sets `port` and `server_pid`; the caller's EXIT trap stops it.
 start_test_server() {
   local log="$1"
+  # The tests rerank with the small test cross-encoder (scripts/fetch-models.sh reranker-test), never with
+  # whatever trained model this machine happens to have.
+  local models="${CURATOR_PATHS_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/models}"
+  export CURATOR_RERANK_MODEL_DIR="$models/test-reranker" CURATOR_RERANK_ONNX_FILE=model.onnx CURATOR_RERANK_DEPTH=10
+  [ -f "$CURATOR_RERANK_MODEL_DIR/model.onnx" ] || { echo "$(basename "$0"): the test reranker is missing; run scripts/setup.sh test" >&2; exit 1; }
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
   "$curator" serve --bind "127.0.0.1:$port" >"$log" 2>&1 &
   server_pid=$!

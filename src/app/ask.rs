@@ -80,6 +80,9 @@ pub struct Answer {
     pub question: String,
     /// What retrieval searched for: the question, or its standalone rewrite in a conversation.
     pub retrieval_query: String,
+    /// A year range written in the question that retrieval applied as a filter ("between 1600 and 1650").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub years_from_query: Option<(i32, i32)>,
     /// The answer as shown, citations to sources that were not given removed.
     pub answer: String,
     /// True when the answer declines: retrieval found nothing relevant enough (the model was not asked),
@@ -196,6 +199,7 @@ impl Curator {
         let mut answer = Answer {
             question: question.to_string(),
             retrieval_query,
+            years_from_query: search.years_from_query,
             answer: String::new(),
             abstained,
             declined_by: abstained.then(|| decision.declined_by.to_string()),

@@ -60,7 +60,15 @@ impl Curator {
                     let status = format!("reranking on: {} (top {})", r.identity().path.display(), settings.rerank.depth);
                     (Some(r), status)
                 }
-                Err(e) => (None, format!("reranking is off: {e}; train it with scripts/train-reranker.sh")),
+                // The trained reranker is made here, not fetched: say how, not "fetch-models.sh" (issue 13.7).
+                Err(ModelError::Missing { path, .. }) => (
+                    None,
+                    format!(
+                        "reranking is off: no reranker model at {}; train one with scripts/train-reranker.sh (about an hour on 2 cores; scripts/run.sh does it)",
+                        path.display()
+                    ),
+                ),
+                Err(e) => (None, format!("reranking is off: {e}")),
             }
         };
         let prompt_dir = settings.paths.prompt_dir.trim();
@@ -147,6 +155,7 @@ impl Curator {
             // bm25 and dense mean one retriever's list as it is; the cross-encoder reorders hybrid results.
             rerank: (mode == Mode::Hybrid && self.reranker.is_some() && rerank.enabled)
                 .then_some(RerankRequest { depth: rerank.depth, first_stage_share: rerank.first_stage_share }),
+            years_from_query: self.settings.retrieval.years_from_query,
         }
     }
 

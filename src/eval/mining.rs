@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::questions::Question;
 use crate::app::Curator;
+use crate::feedback::{Feedback, Rating};
 use crate::index::{Filters, Generation};
 use crate::retrieve::{Mode, SearchError};
 
@@ -150,4 +151,20 @@ pub fn mentions_all_terms(question: &Question, text: &str) -> bool {
     }
     let text = text.to_lowercase();
     question.question.split(" and ").all(|term| text.contains(term))
+}
+
+/// Readers' thumbs-up answers as questions for `mine`: the records the answer cited are what the question
+/// should find (a thumbs-down says the answer was wrong, not which record was right, so it gives none).
+pub fn feedback_questions(feedback: &[Feedback]) -> Vec<Question> {
+    feedback
+        .iter()
+        .filter(|f| f.given.rating == Rating::Up && !f.given.cited.is_empty() && !f.given.question.trim().is_empty())
+        .map(|f| Question {
+            id: format!("feedback:{}", f.id),
+            question: f.given.question.clone(),
+            relevant: f.given.cited.iter().map(|id| (id.clone(), 1.0)).collect(),
+            answers: Vec::new(),
+            answerable: true,
+        })
+        .collect()
 }

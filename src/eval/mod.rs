@@ -4,6 +4,7 @@
 
 pub mod answers;
 pub mod beir;
+pub mod fixtures;
 pub mod gate;
 pub mod metrics;
 pub mod mining;
@@ -101,6 +102,8 @@ pub fn beir_settings(mut settings: Settings, dir: &Path) -> Settings {
     settings.paths.data_dir = settings.data_dir().join("eval").join(name).display().to_string();
     settings.chunking.max_tokens = BEIR_CHUNK_TOKENS;
     settings.chunking.overlap_tokens = 0;
+    // BEIR documents carry no dates: a year range in a claim ("from 1990 to 2000") would filter out all.
+    settings.retrieval.years_from_query = false;
     settings
 }
 

@@ -6,6 +6,36 @@ use serde::{Deserialize, Serialize};
 
 use crate::records::MuseumRecord;
 
+/// A year range written in a query ("portraits of Dutch merchants 1600-1650", "between 1600 and 1650",
+/// "from 1600 to 1650"): four-digit years from 1000 to 2100, the first not after the second.
+pub fn years_in_text(text: &str) -> Option<(i32, i32)> {
+    let year = |word: &str| -> Option<i32> {
+        let word = word.trim_matches(|c: char| !c.is_ascii_digit());
+        (word.len() == 4).then(|| word.parse().ok()).flatten().filter(|y| (1000..=2100).contains(y))
+    };
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let plausible = |a: i32, b: i32| (a <= b).then_some((a, b));
+    for (i, word) in words.iter().enumerate() {
+        // "1600-1650", "1600–1650", "1600..1650" in one word.
+        for separator in ["..", "-", "–", "—"] {
+            if let Some((a, b)) = word.split_once(separator) {
+                if let (Some(a), Some(b)) = (year(a), year(b)) {
+                    return plausible(a, b);
+                }
+            }
+        }
+        // "1600 to 1650", "1600 and 1650" (after "between"), "1600 - 1650".
+        if let (Some(a), Some(link), Some(b)) = (year(word), words.get(i + 1), words.get(i + 2)) {
+            if matches!(link.to_lowercase().as_str(), "to" | "and" | "-" | "–" | "until" | "till") {
+                if let Some(b) = year(b) {
+                    return plausible(a, b);
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Filters sent as JSON (`{"source": "Tate", "year": "1600..1650"}`) go through [`Filters::set`], exactly
 /// as query-string and command-line ones do: the same fields, normalisation and errors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -172,6 +202,22 @@ fn fold_accents(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_year_range_in_a_query_is_read() {
+        for (text, want) in [
+            ("portraits of Dutch merchants 1600-1650", Some((1600, 1650))),
+            ("paintings between 1600 and 1650", Some((1600, 1650))),
+            ("from 1800 to 1850, landscapes", Some((1800, 1850))),
+            ("works of 1600–1650?", Some((1600, 1650))),
+            ("1650-1600", None),
+            ("room 101-102", None),
+            ("a painting of 1642", None),
+            ("SK-A-1600", None),
+        ] {
+            assert_eq!(years_in_text(text), want, "{text}");
+        }
+    }
 
     #[test]
     fn filters_sent_as_json_are_validated_as_query_strings_are() {

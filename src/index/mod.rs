@@ -38,6 +38,8 @@ const TANTIVY_DIR: &str = "tantivy";
 const HNSW_BASENAME: &str = "vectors";
 /// Older generations kept besides the current one, for readers that still have them open.
 const KEEP_PREVIOUS: usize = 1;
+/// `serving/<pid>` files: the generation each running server serves, which no writer may delete.
+const SERVING_DIR: &str = "serving";
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -55,6 +57,8 @@ pub enum IndexError {
     Vector { path: PathBuf, why: String },
     #[error("another ingest is writing to {0}; wait for it to finish")]
     Busy(PathBuf),
+    #[error("no earlier generation is kept in {0}: there is nothing to roll back to")]
+    NothingToRollBackTo(PathBuf),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
@@ -231,13 +235,15 @@ impl DataDir {
             .and_then(|d| d.file_name()?.to_str()?.parse::<u64>().ok())
             .unwrap_or(0);
         let mut highest = 0;
+        let served = self.served_generations();
         for entry in std::fs::read_dir(&generations).map_err(io_err(&generations))?.flatten() {
             let Some(n) = entry.file_name().to_str().and_then(|s| s.parse::<u64>().ok()) else { continue };
             highest = highest.max(n);
             // A directory that is neither current nor complete is what a crashed writer left.
             // So is a complete one newer than the current: written, but never switched to.
+            // (After a rollback, that is the generation rolled back from; a server may still serve it.)
             let complete = entry.path().join(MANIFEST_FILE).is_file();
-            if Some(entry.path()) != current && (!complete || n > current_number) {
+            if Some(entry.path()) != current && (!complete || (n > current_number && !served.contains(&n))) {
                 std::fs::remove_dir_all(entry.path()).map_err(io_err(&entry.path()))?;
             }
         }
@@ -247,8 +253,16 @@ impl DataDir {
         Ok(NewGeneration { dir, number })
     }
 
-    /// Finishes `new`: writes its manifest last, syncs, then points `CURRENT` at it atomically.
-    pub fn commit(&self, _lock: &WriterLock, new: &NewGeneration, mut manifest: Manifest) -> Result<(), IndexError> {
+    /// Finishes `new`: writes its manifest last, syncs, reopens it with `verify` (a generation that does
+    /// not load is never switched to: the error says so and `CURRENT` stays), then points `CURRENT` at it
+    /// atomically and syncs the directories that name it.
+    pub fn commit(
+        &self,
+        _lock: &WriterLock,
+        new: &NewGeneration,
+        mut manifest: Manifest,
+        verify: impl FnOnce(&Path) -> Result<(), IndexError>,
+    ) -> Result<(), IndexError> {
         manifest.checksums.clear();
         for entry in std::fs::read_dir(&new.dir).map_err(io_err(&new.dir))?.flatten() {
             let path = entry.path();
@@ -263,16 +277,51 @@ impl DataDir {
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| IndexError::Io { path: manifest_path.clone(), source: e.into() })?;
         write_synced(&manifest_path, &json)?;
         sync_dir(&new.dir)?;
-        let name = new.dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = self.root.join(format!("{CURRENT_FILE}.tmp"));
-        write_synced(&tmp, name.as_bytes())?;
-        std::fs::rename(&tmp, self.root.join(CURRENT_FILE)).map_err(io_err(&tmp))?;
-        sync_dir(&self.root)?;
+        sync_dir(&self.generations())?;
+        verify(&new.dir).map_err(|e| IndexError::Corrupt {
+            path: new.dir.clone(),
+            why: format!("the new generation did not load back, so the index was left as it was: {e}"),
+        })?;
+        self.switch_current(&new.dir)?;
         self.remove_old(new.number)
     }
 
+    /// Points `CURRENT` back at the newest complete generation older than the current one (the one an
+    /// ingest keeps, `KEEP_PREVIOUS`), after `verify` has loaded it. The newer generation stays on disk
+    /// until the next ingest clears it. Returns (from, to).
+    pub fn rollback(
+        &self,
+        _lock: &WriterLock,
+        verify: impl FnOnce(&Path) -> Result<(), IndexError>,
+    ) -> Result<(PathBuf, PathBuf), IndexError> {
+        let current = self.current()?.ok_or_else(|| IndexError::Empty(self.root.clone()))?;
+        let number = |dir: &Path| dir.file_name().and_then(|n| n.to_str()?.parse::<u64>().ok());
+        let current_number = number(&current).unwrap_or(0);
+        let previous = self
+            .generation_dirs()
+            .into_iter()
+            .filter(|d| number(d).is_some_and(|n| n < current_number) && d.join(MANIFEST_FILE).is_file())
+            .next_back()
+            .ok_or_else(|| IndexError::NothingToRollBackTo(self.root.clone()))?;
+        verify(&previous)?;
+        self.switch_current(&previous)?;
+        Ok((current, previous))
+    }
+
+    /// Replaces `CURRENT` atomically with the name of `dir` and syncs the data directory.
+    fn switch_current(&self, dir: &Path) -> Result<(), IndexError> {
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let tmp = self.root.join(format!("{CURRENT_FILE}.tmp"));
+        write_synced(&tmp, name.as_bytes())?;
+        std::fs::rename(&tmp, self.root.join(CURRENT_FILE)).map_err(io_err(&tmp))?;
+        sync_dir(&self.root)
+    }
+
+    /// Deletes generations older than `current`, except the latest `KEEP_PREVIOUS` and any that a running
+    /// server serves.
     fn remove_old(&self, current: u64) -> Result<(), IndexError> {
         let generations = self.generations();
+        let served = self.served_generations();
         let mut numbers: Vec<u64> = std::fs::read_dir(&generations)
             .map_err(io_err(&generations))?
             .flatten()
@@ -281,11 +330,47 @@ impl DataDir {
             .collect();
         numbers.sort_unstable();
         let keep_from = numbers.len().saturating_sub(KEEP_PREVIOUS);
-        for n in &numbers[..keep_from] {
+        for n in numbers[..keep_from].iter().filter(|n| !served.contains(n)) {
             let dir = generations.join(format!("{n:08}"));
             std::fs::remove_dir_all(&dir).map_err(io_err(&dir))?;
         }
         Ok(())
+    }
+
+    /// Records that this process serves the generation in `dir` (`serving/<pid>`), so that no writer, in this
+    /// process or another, deletes it while it is in use. A later call replaces the earlier one.
+    pub fn mark_serving(&self, dir: &Path) -> Result<(), IndexError> {
+        let serving = self.root.join(SERVING_DIR);
+        std::fs::create_dir_all(&serving).map_err(io_err(&serving))?;
+        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let lease = serving.join(std::process::id().to_string());
+        let tmp = serving.join(format!("{}.tmp", std::process::id()));
+        std::fs::write(&tmp, name).map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, &lease).map_err(io_err(&lease))
+    }
+
+    /// Removes this process's `serving` record (a server that stops).
+    pub fn unmark_serving(&self) {
+        let _ = std::fs::remove_file(self.root.join(SERVING_DIR).join(std::process::id().to_string()));
+    }
+
+    /// Generations named by the `serving` records of live processes; records of processes that are gone
+    /// are removed.
+    fn served_generations(&self) -> Vec<u64> {
+        let serving = self.root.join(SERVING_DIR);
+        let Ok(entries) = std::fs::read_dir(&serving) else { return Vec::new() };
+        let mut served = Vec::new();
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+            if !process_is_alive(pid) {
+                let _ = std::fs::remove_file(entry.path());
+                continue;
+            }
+            if let Some(n) = std::fs::read_to_string(entry.path()).ok().and_then(|s| s.trim().parse().ok()) {
+                served.push(n);
+            }
+        }
+        served
     }
 
     /// Folder names of the generations on disk, oldest first.
@@ -304,6 +389,12 @@ pub const fn tantivy_dir_name() -> &'static str {
 
 pub const fn hnsw_basename() -> &'static str {
     HNSW_BASENAME
+}
+
+/// Whether a process with this id runs (Linux: /proc; elsewhere every record is taken as live).
+fn process_is_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {

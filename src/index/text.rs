@@ -76,6 +76,34 @@ fn register_analyzer(index: &Index) {
     index.tokenizers().register(ANALYZER, analyzer);
 }
 
+/// The fields a query may name on purpose (`title:vermeer`); README "Searching" documents them.
+pub const QUERY_FIELDS: [&str; 3] = ["title", "makers", "subjects"];
+
+/// A user's text as tantivy query syntax that means just the words: a colon is a field prefix only after
+/// a documented field name (`Venice: Sunset` is two words, not the field `Venice`), and brackets, braces,
+/// carets, tildes, stars, question and exclamation marks and backslashes are not operators. Quotes
+/// (phrases) and a leading `-` or `+` keep their meaning.
+pub fn plain_text_query(query: &str) -> String {
+    let mut out = Vec::new();
+    for token in query.split_whitespace() {
+        let (field, rest) = match token.split_once(':') {
+            Some((field, rest)) if QUERY_FIELDS.contains(&field.to_lowercase().as_str()) && !rest.is_empty() => {
+                (Some(field.to_lowercase()), rest)
+            }
+            _ => (None, token),
+        };
+        let words: String = rest
+            .chars()
+            .map(|c| if matches!(c, ':' | '(' | ')' | '[' | ']' | '{' | '}' | '^' | '~' | '*' | '?' | '!' | '\\' | '/' | '<' | '>' | '=') { ' ' } else { c })
+            .collect();
+        match field {
+            Some(field) if !words.trim().is_empty() && !words.starts_with(' ') => out.push(format!("{field}:{words}")),
+            _ => out.push(words),
+        }
+    }
+    out.join(" ")
+}
+
 pub struct TextIndex {
     index: Index,
     reader: IndexReader,
@@ -149,7 +177,7 @@ impl TextIndex {
 
     /// BM25 top `limit` chunks for `query`, restricted by `filters`; (chunk id, score), best first.
     pub fn search(&self, query: &str, filters: &Filters, limit: usize) -> Result<Vec<(ChunkId, f32)>, IndexError> {
-        let (text_query, _unparsed) = self.parser.parse_query_lenient(query);
+        let (text_query, _unparsed) = self.parser.parse_query_lenient(&plain_text_query(query));
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
         if let Some(filter) = self.filter_query(filters) {
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));

@@ -73,14 +73,25 @@ pub struct IngestReport {
     pub timings: StageTimings,
 }
 
+/// Where an ingest spent its time; serialised in milliseconds (`embed_ms`), as every other timing of the API.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct StageTimings {
+    #[serde(rename = "load_previous_ms", serialize_with = "milliseconds")]
     pub load_previous: Duration,
+    #[serde(rename = "chunk_ms", serialize_with = "milliseconds")]
     pub chunk: Duration,
+    #[serde(rename = "embed_ms", serialize_with = "milliseconds")]
     pub embed: Duration,
+    #[serde(rename = "text_index_ms", serialize_with = "milliseconds")]
     pub text_index: Duration,
+    #[serde(rename = "vector_index_ms", serialize_with = "milliseconds")]
     pub vector_index: Duration,
+    #[serde(rename = "write_ms", serialize_with = "milliseconds")]
     pub write: Duration,
+}
+
+fn milliseconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64() * 1000.0)
 }
 
 #[derive(Debug, Default, Clone)]
@@ -277,7 +288,8 @@ impl Ingestor<'_> {
         let hnsw_basename = if vectors.is_empty() { None } else { Some(vectors.dump(&new.dir, hnsw_basename())?) };
         store.save(&new.dir)?;
         let manifest = manifest_for(&store, &vectors, hnsw_basename, new.number, self);
-        self.data.commit(&lock, &new, manifest)?;
+        let identity = self.embedder.identity();
+        self.data.commit(&lock, &new, manifest, |dir| Generation::load(dir, identity).map(|_| ()))?;
         report.timings.write = t.elapsed();
         report.generation = Some(new.number);
         Ok(report)

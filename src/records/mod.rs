@@ -92,8 +92,9 @@ pub struct Skipped {
 /// Errors that stop a whole file from being read (a single bad row never does).
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    // Not `source`: the message already says why, and an error chain would say it twice (issue 13.7).
+    #[error("cannot read {path}: {why}")]
+    Io { path: PathBuf, why: std::io::Error },
     #[error("{path}: unrecognised format ({why}); known: SemArt JSONL, Tate JSONL, Rijksmuseum API JSON, Rijksmuseum export CSV, curator JSONL")]
     UnknownFormat { path: PathBuf, why: String },
     #[error("{path}: {why}")]
@@ -130,6 +131,12 @@ impl ReadOutcome {
     }
 }
 
+/// One record in curator's own JSON shape, as a JSONL row or an HTTP ingest sends it: normalised (id
+/// prefix, source case, years from the date, a lone maker as a list) and validated, or why not.
+pub fn curator_record(value: serde_json::Value) -> Result<MuseumRecord, String> {
+    generic::parse(value).and_then(validate)
+}
+
 /// The invariants every reader's output must hold before it may reach an index.
 pub fn validate(mut record: MuseumRecord) -> Result<MuseumRecord, String> {
     record.title = record.title.trim().to_string();
@@ -148,6 +155,9 @@ pub fn validate(mut record: MuseumRecord) -> Result<MuseumRecord, String> {
     if record.language.is_empty() {
         record.language = "en".into();
     }
+    if record.date.as_deref().is_some_and(says_no_date) {
+        record.date = None;
+    }
     if let (Some(a), Some(b)) = (record.year_start, record.year_end) {
         if a > b {
             return Err(format!("year_start {a} is after year_end {b}"));
@@ -156,15 +166,22 @@ pub fn validate(mut record: MuseumRecord) -> Result<MuseumRecord, String> {
     Ok(record)
 }
 
+/// A date field that only says there is no date ("-" in SemArt, "date not known" in Tate): shown as
+/// "(-)" or "(date not known)" after a title, it looked like a broken record (issue 13.3).
+fn says_no_date(date: &str) -> bool {
+    let date = date.trim().trim_end_matches('.').to_lowercase();
+    date.chars().all(|c| !c.is_alphanumeric()) || ["date not known", "not known", "unknown", "n.d", "undated", "no date"].contains(&date.as_str())
+}
+
 /// Reads every supported file under `paths` (files or folders, recursively).
 ///
 /// Records that appear twice (same id) are kept once: the first wins, the later one is reported as skipped.
 pub fn read_paths(paths: &[PathBuf]) -> Result<ReadOutcome, RecordError> {
     let mut files = Vec::new();
-    for path in paths {
-        collect_files(path, &mut files)?;
-    }
     let mut outcome = ReadOutcome::default();
+    for path in paths {
+        collect_files(path, &mut files, &mut outcome.skipped_files, &mut Default::default())?;
+    }
     for file in files {
         match detect_format(&file) {
             Ok(format) => read_file(&file, format, &mut outcome)?,
@@ -193,25 +210,39 @@ fn dedupe(outcome: &mut ReadOutcome) {
     outcome.records = kept;
 }
 
-fn collect_files(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), RecordError> {
-    let io = |source| RecordError::Io { path: path.to_path_buf(), source };
+/// The files under `path` (a file or a folder, recursively, links followed), sorted per folder. A file of
+/// another kind in a folder, and a folder reached again through a link (a cycle), are reported in
+/// `skipped`, not read.
+fn collect_files(
+    path: &Path,
+    files: &mut Vec<PathBuf>,
+    skipped: &mut Vec<(PathBuf, String)>,
+    folders_seen: &mut std::collections::HashSet<PathBuf>,
+) -> Result<(), RecordError> {
+    let io = |why| RecordError::Io { path: path.to_path_buf(), why };
     let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(io)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for entry in entries {
-            let is_data = entry.is_dir()
-                || matches!(entry.extension().and_then(|e| e.to_str()), Some("jsonl" | "json" | "csv"));
-            if is_data {
-                collect_files(&entry, files)?;
-            }
-        }
-    } else {
+    if !meta.is_dir() {
         files.push(path.to_path_buf());
+        return Ok(());
     }
+    let canonical = std::fs::canonicalize(path).map_err(io)?;
+    if !folders_seen.insert(canonical.clone()) {
+        skipped.push((path.to_path_buf(), format!("a link back to {}, which is already being read (a cycle)", canonical.display())));
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path).map_err(io)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for entry in entries {
+        let hidden = entry.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        if entry.is_dir() {
+            collect_files(&entry, files, skipped, folders_seen)?;
+        } else if matches!(entry.extension().and_then(|e| e.to_str()), Some("jsonl" | "json" | "csv")) {
+            files.push(entry);
+        } else if !hidden {
+            skipped.push((entry, "not a file curator reads (.jsonl, .json or .csv)".into()));
+        }
+    }
+    folders_seen.remove(&canonical);
     Ok(())
 }
 
@@ -221,6 +252,7 @@ pub fn detect_format(path: &Path) -> Result<Format, RecordError> {
     let head = read_head(path, 64 * 1024)?;
     let head = head.trim_start_matches('\u{feff}');
     match path.extension().and_then(|e| e.to_str()) {
+        _ if head.trim().is_empty() => Err(unknown("the file is empty".into())),
         Some("jsonl") => {
             let first = head.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
             let value: serde_json::Value = serde_json::from_str(first)
@@ -229,10 +261,14 @@ pub fn detect_format(path: &Path) -> Result<Format, RecordError> {
                 Ok(Format::Tate)
             } else if value.get("technique_dimensions").is_some() {
                 Ok(Format::SemArt)
-            } else if value.get("source").is_some() && value.get("id").is_some() {
+            } else if value.get("source").is_some() || value.get("id").is_some() {
+                // curator's own JSONL; each row is checked on its own, so a row without an id is
+                // reported with its line.
                 Ok(Format::Curator)
             } else {
-                Err(unknown("JSONL whose records have none of the known fields".into()))
+                Err(unknown(
+                    "JSONL whose first record has none of the known fields (curator JSONL rows need \"id\" and \"source\")".into(),
+                ))
             }
         }
         Some("json") => {
@@ -247,7 +283,11 @@ pub fn detect_format(path: &Path) -> Result<Format, RecordError> {
             if header.contains("objectnummer") {
                 Ok(Format::RijksExportCsv)
             } else {
-                Err(unknown(format!("CSV with columns {:?}", truncate(header, 80))))
+                Err(unknown(format!(
+                    "a CSV with columns {:?}: the only CSV curator reads is the Rijksmuseum export (objectnummer;titel;…); \
+                     convert other tables to curator JSONL, one record per line with id, source, title, makers, date, description",
+                    truncate(header, 80)
+                )))
             }
         }
         _ => Err(unknown("extension is not .jsonl, .json or .csv".into())),
@@ -263,7 +303,7 @@ fn truncate(s: &str, max: usize) -> &str {
 
 fn read_head(path: &Path, bytes: usize) -> Result<String, RecordError> {
     use std::io::Read;
-    let io = |source| RecordError::Io { path: path.to_path_buf(), source };
+    let io = |why| RecordError::Io { path: path.to_path_buf(), why };
     let mut buf = Vec::with_capacity(bytes);
     std::fs::File::open(path).map_err(io)?.take(bytes as u64).read_to_end(&mut buf).map_err(io)?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
@@ -286,7 +326,7 @@ fn read_jsonl(
     parse: fn(serde_json::Value) -> Result<MuseumRecord, String>,
 ) -> Result<(), RecordError> {
     use std::io::BufRead;
-    let io = |source| RecordError::Io { path: path.to_path_buf(), source };
+    let io = |why| RecordError::Io { path: path.to_path_buf(), why };
     let reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
     for (index, line) in reader.split(b'\n').enumerate() {
         let line = line.map_err(io)?;
@@ -342,6 +382,14 @@ mod tests {
     fn validate_rejects_id_without_source_prefix() {
         let r = MuseumRecord { id: "T1".into(), source: "tate".into(), title: "x".into(), ..Default::default() };
         assert!(validate(r).unwrap_err().contains("source:native_id"));
+    }
+
+    #[test]
+    fn a_date_that_says_there_is_none_is_dropped() {
+        for (date, kept) in [("-", false), ("date not known", false), ("Unknown", false), ("n.d.", false), ("c. 1594", true), ("16th century", true)] {
+            let r = MuseumRecord { id: "tate:T1".into(), source: "tate".into(), title: "x".into(), date: Some(date.into()), ..Default::default() };
+            assert_eq!(validate(r).unwrap().date.is_some(), kept, "{date:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{clean, clean_list, str_field, year_range, Location, ReadOutcome, RecordError, MuseumRecord, Skipped};
 
 pub fn read_api_json(path: &Path, outcome: &mut ReadOutcome) -> Result<(), RecordError> {
-    let text = std::fs::read_to_string(path).map_err(|source| RecordError::Io { path: path.to_path_buf(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|why| RecordError::Io { path: path.to_path_buf(), why })?;
     // The array is read element by element so that one bad object is skipped, not the whole file;
     // each element's line number is where its opening brace stands.
     let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text.trim_start_matches('\u{feff}'))
@@ -73,7 +73,7 @@ fn scalar(value: &serde_json::Value, key: &str) -> Option<String> {
 }
 
 pub fn read_export_csv(path: &Path, outcome: &mut ReadOutcome) -> Result<(), RecordError> {
-    let io = |source| RecordError::Io { path: path.to_path_buf(), source };
+    let io = |why| RecordError::Io { path: path.to_path_buf(), why };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut reader = csv::ReaderBuilder::new().delimiter(b';').flexible(false).from_reader(file);
     let headers: Vec<String> = reader
@@ -132,6 +132,18 @@ struct ExportColumns {
     url: Option<usize>,
 }
 
+/// The description with "Also titled: …" after it when a work has more than one title.
+fn with_other_titles(description: Option<String>, other_titles: &[String]) -> Option<String> {
+    if other_titles.is_empty() {
+        return description;
+    }
+    let also = format!("Also titled: {}.", other_titles.join("; "));
+    Some(match description {
+        Some(d) => format!("{d} {also}"),
+        None => also,
+    })
+}
+
 fn parse_export_row(row: &csv::StringRecord, c: &ExportColumns) -> Result<MuseumRecord, String> {
     let get = |col: Option<usize>| col.and_then(|i| row.get(i)).unwrap_or("");
     let multi = |col: Option<usize>| clean_list(get(col).split('$'));
@@ -155,13 +167,16 @@ fn parse_export_row(row: &csv::StringRecord, c: &ExportColumns) -> Result<Museum
             }
         }
     }
+    // The export joins a work's titles with `$`, current title first ("Koopman en een tot slaaf gemaakte
+    // bediende$Portret van een koopman met een slaaf"); the others stay searchable in the description.
+    let titles: Vec<String> = get(c.title).split('$').filter_map(|t| clean(Some(t))).collect();
     let kinds = multi(c.kind);
     let materials = multi(c.material);
     let places = multi(c.place);
     Ok(MuseumRecord {
         id: format!("rijks:{number}"),
         source: "rijks".into(),
-        title: clean(Some(get(c.title))).unwrap_or_default(),
+        title: titles.first().cloned().unwrap_or_default(),
         makers: multi(c.maker),
         date,
         year_start: start,
@@ -169,7 +184,7 @@ fn parse_export_row(row: &csv::StringRecord, c: &ExportColumns) -> Result<Museum
         object_type: kinds.first().cloned(),
         medium: (!materials.is_empty()).then(|| materials.join(", ")),
         dimensions: None,
-        description: clean(Some(get(c.description))),
+        description: with_other_titles(clean(Some(get(c.description))), titles.get(1..).unwrap_or_default()),
         subjects,
         place: (!places.is_empty()).then(|| places.join("; ")),
         credit: None,

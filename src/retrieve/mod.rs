@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::embed::Embedder;
 use crate::index::store::ChunkId;
+use crate::index::filter::years_in_text;
 use crate::index::{Filters, Generation, IndexError};
 use crate::models::ModelError;
 use fusion::Fusion;
@@ -66,6 +67,8 @@ pub struct SearchRequest {
     pub fusion: Fusion,
     /// Rerank the top of the first-stage ranking (hybrid, or the single retriever's list).
     pub rerank: Option<RerankRequest>,
+    /// A year range written in the query ("1600-1650") becomes a year filter when none is given.
+    pub years_from_query: bool,
 }
 
 /// A record's place in one stage's ranking (1-based) and the score that put it there.
@@ -122,7 +125,11 @@ pub struct SearchResponse {
     /// Whether the cross-encoder reordered the results.
     pub reranked: bool,
     pub k: usize,
+    /// The filters applied: the request's, plus a year range read from the query.
     pub filters: Filters,
+    /// The year range read from the query and applied as a filter, if any (say so to the user).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub years_from_query: Option<(i32, i32)>,
     pub hits: Vec<Hit>,
     pub timings: SearchTimings,
 }
@@ -197,9 +204,18 @@ pub fn search(
     let started = Instant::now();
     let mut timings = SearchTimings::default();
     let candidates = request.candidates.max(request.k);
+    let mut filters = request.filters.clone();
+    let years_from_query = (request.years_from_query && filters.year_from.is_none() && filters.year_to.is_none())
+        .then(|| years_in_text(query))
+        .flatten();
+    if let Some((from, to)) = years_from_query {
+        filters.year_from = Some(from);
+        filters.year_to = Some(to);
+    }
+    let filters = &filters;
     let run_bm25 = || -> Result<(RecordRanking, f64), SearchError> {
         let t = Instant::now();
-        let ranking = bm25(generation, query, &request.filters, candidates)?;
+        let ranking = bm25(generation, query, filters, candidates)?;
         Ok((ranking, ms(t)))
     };
     let run_dense = || -> Result<(RecordRanking, f64, f64), SearchError> {
@@ -207,7 +223,7 @@ pub fn search(
         let vector = embedder.embed_one(query)?;
         let embed_ms = ms(t);
         let t = Instant::now();
-        let ranking = dense(generation, &vector, &request.filters, candidates, request.ef_search);
+        let ranking = dense(generation, &vector, filters, candidates, request.ef_search);
         Ok((ranking, embed_ms, ms(t)))
     };
     let (bm25_ranking, dense_ranking) = match request.mode {
@@ -264,6 +280,7 @@ pub fn search(
         order = rerank_top(generation, reranker, query, order, &mut stages, rerank)?;
         timings.rerank_ms = ms(t);
     }
+    pin_pasted_record_id(generation, query, filters, &mut order, &mut stages);
     let hits = order
         .into_iter()
         .take(request.k)
@@ -279,10 +296,34 @@ pub fn search(
         mode: request.mode,
         reranked: request.rerank.is_some() && reranker.is_some(),
         k: request.k,
-        filters: request.filters.clone(),
+        filters: filters.clone(),
+        years_from_query,
         hits,
         timings,
     })
+}
+
+/// A query that is a record's id (pasted from a page or a citation, `tate:D32152`; the source part in any
+/// case) puts that record first, when it passes the filters: a user who pastes an id wants that record,
+/// and neither retriever ranks an id.
+fn pin_pasted_record_id(generation: &Generation, query: &str, filters: &Filters, order: &mut Vec<(String, f32)>, stages: &mut Candidates) {
+    let lowercase_source = match query.split_once(':') {
+        Some((source, rest)) => format!("{}:{rest}", source.to_lowercase()),
+        None => return,
+    };
+    let Some(stored) = generation.store.get(query).or_else(|| generation.store.get(&lowercase_source)) else { return };
+    if !filters.matches(&stored.record) {
+        return;
+    }
+    let Some(&first_chunk) = stored.chunk_ids.first() else { return };
+    let id = stored.record.id.clone();
+    let top_score = order.first().map_or(1.0, |(_, score)| *score);
+    let score = match order.iter().position(|(record, _)| *record == id) {
+        Some(at) => order.remove(at).1,
+        None => top_score,
+    };
+    order.insert(0, (id.clone(), score));
+    stages.entry(id).or_insert((Stages::default(), first_chunk));
 }
 
 /// A ranked record as the API shows it, with the chunk that represents it.

@@ -19,7 +19,7 @@ use crate::app::{Answer, AskRequest};
 use crate::feedback::NewFeedback;
 use crate::index::Filters;
 use crate::ingest::{IngestOptions, IngestReport};
-use crate::records::{validate, MuseumRecord};
+use crate::records::{curator_record, MuseumRecord};
 use crate::retrieve::{Mode, SearchResponse};
 
 /// Largest k a search may ask for (an answer: `app::MAX_SOURCES`, checked by `AskRequest::sources`).
@@ -140,9 +140,10 @@ pub async fn record(State(state): State<Arc<AppState>>, Path(id): Path<String>) 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestBody {
-    /// New or changed records (curator's JSON record shape; see corpus/README.md).
+    /// New or changed records (curator's JSON record shape; see corpus/README.md). Each is read, normalised
+    /// and validated on its own, as a JSONL row is: one bad record is refused, not the batch.
     #[serde(default)]
-    pub records: Vec<MuseumRecord>,
+    pub records: Vec<serde_json::Value>,
     /// Ids of records to remove.
     #[serde(default)]
     pub delete: Vec<String>,
@@ -168,8 +169,8 @@ pub async fn ingest(
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
     for (index, record) in body.records.into_iter().enumerate() {
-        let id = record.id.clone();
-        match validate(record) {
+        let id = record.get("id").cloned().unwrap_or(serde_json::Value::Null);
+        match curator_record(record) {
             Ok(r) => accepted.push(r),
             Err(reason) => rejected.push(serde_json::json!({ "index": index, "id": id, "reason": reason })),
         }

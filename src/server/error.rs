@@ -20,6 +20,8 @@ pub enum AppError {
     IngestDisabled,
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("request body is larger than the limit of {0} bytes")]
     TooLarge(usize),
     #[error("{0}")]
@@ -42,6 +44,7 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::IngestDisabled => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Busy(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
@@ -51,7 +54,9 @@ impl AppError {
 
     fn kind(&self) -> &'static str {
         match self {
-            AppError::BadRequest(_) | AppError::TooLarge(_) | AppError::NotFound(_) => "invalid_request_error",
+            AppError::BadRequest(_) | AppError::TooLarge(_) | AppError::NotFound(_) | AppError::MethodNotAllowed(_) => {
+                "invalid_request_error"
+            }
             AppError::Unauthorized | AppError::IngestDisabled => "authentication_error",
             AppError::Busy(_) | AppError::Unavailable(_) | AppError::Timeout(_) => "server_busy",
             AppError::Internal(_) => "server_error",

@@ -50,6 +50,9 @@ impl AppState {
     pub fn new(curator: Curator) -> Arc<AppState> {
         prometheus();
         let generation = curator.load_generation().ok().map(Arc::new);
+        if let Some(g) = &generation {
+            mark_serving(&curator, g);
+        }
         let feedback = match FeedbackStore::open(&curator.settings.data_dir().join("feedback.sqlite")) {
             Ok(store) => Some(store),
             Err(e) => {
@@ -88,16 +91,25 @@ impl AppState {
         Ok(true)
     }
 
-    /// Loads the generation CURRENT names and serves it, unless a newer one is already served (the watcher
-    /// and an HTTP ingest may load at once; generation numbers only grow). One load at a time.
+    /// Loads the generation CURRENT names and serves it. One load at a time, and each reads CURRENT under
+    /// the lock, so when the watcher and an HTTP ingest load at once the later load serves the latest
+    /// CURRENT (which moves back after `curator rollback`).
     fn reload(&self) -> Result<(), AppError> {
         let _one_at_a_time = self.reload_lock.lock().map_err(|_| AppError::Internal("reload lock poisoned".into()))?;
         let fresh = self.curator.load_generation().map_err(|e| AppError::Internal(e.to_string()))?;
         let mut served = self.generation.write().map_err(|_| AppError::Internal("generation lock poisoned".into()))?;
-        if served.as_ref().is_none_or(|g| g.manifest.generation < fresh.manifest.generation) {
+        if served.as_ref().is_none_or(|g| g.dir != fresh.dir) {
+            mark_serving(&self.curator, &fresh);
             *served = Some(Arc::new(fresh));
         }
         Ok(())
+    }
+}
+
+/// Tells writers which generation this process serves, so that none deletes it (`DataDir::mark_serving`).
+fn mark_serving(curator: &Curator, generation: &Generation) {
+    if let Err(e) = curator.data.mark_serving(&generation.dir) {
+        tracing::warn!("could not record the generation being served ({e}); an ingest may delete it");
     }
 }
 
@@ -124,6 +136,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { AppError::NotFound("no such route; see /openapi.json".into()) })
+        .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
+            AppError::MethodNotAllowed(format!("{method} is not allowed on {}; see /openapi.json", uri.path()))
+        })
         .layer(middleware::from_fn(count_requests))
         .layer(middleware::from_fn(web::security_headers))
         .layer(DefaultBodyLimit::max(limit))
@@ -331,5 +346,8 @@ pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     println!("listening on http://{}", listener.local_addr()?);
     tokio::spawn(watch_current(Arc::clone(&state)));
-    axum::serve(listener, router(state)).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await
+    let data = state.curator.data.clone();
+    let served = axum::serve(listener, router(state)).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await;
+    data.unmark_serving();
+    served
 }

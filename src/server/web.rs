@@ -327,6 +327,7 @@ pub async fn search_page(State(state): State<Arc<AppState>>, query: Result<Query
         "search.html",
         context! {
             searched => true, hits => cards, before => before_list, reranked => after.reranked, rerank_note,
+            years_from_query => after.years_from_query.map(|(from, to)| format!("{from}–{to}")),
             total_ms => after.timings.total_ms, ..base
         },
     )

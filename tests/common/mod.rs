@@ -23,9 +23,24 @@ pub fn settings(data_dir: &Path) -> Settings {
     settings_with(data_dir, &[])
 }
 
-/// The library with real models; the message says how to get them when they are missing.
+/// The library with real models, the small test cross-encoder among them; the message says how to get
+/// them when they are missing.
 pub fn open(data_dir: &Path) -> Curator {
-    Curator::open(settings(data_dir)).unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-models.sh first)"))
+    let curator = Curator::open(settings(data_dir)).unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-models.sh first)"));
+    assert!(
+        curator.reranker.is_some(),
+        "{}: the tests rerank with the test cross-encoder (scripts/fetch-models.sh reranker-test builds it)",
+        curator.reranker_status
+    );
+    curator
+}
+
+pub const TEST_RERANK_DEPTH: usize = 10;
+
+/// The small cross-encoder the tests rerank with (scripts/make-test-reranker.py), not the trained one: a
+/// test must not depend on whether an hour of training happened on this machine.
+pub fn test_reranker_dir(settings: &Settings) -> PathBuf {
+    settings.model_dir().join("test-reranker")
 }
 
 pub fn sample_records() -> Vec<MuseumRecord> {
@@ -42,10 +57,11 @@ pub fn binary() -> PathBuf {
 
 /// Settings for `data_dir` with extra `CURATOR_*` overrides (these win over the environment). The answer
 /// gate in the model cache is off (it was fitted on the full collection, if at all, and a test must not
-/// depend on whether it is there); a test that wants a gate fits its own.
+/// depend on whether it is there); a test that wants a gate fits its own. The reranker is the test
+/// cross-encoder unless `CURATOR_RERANK_MODEL_DIR` is overridden.
 pub fn settings_with(data_dir: &Path, overrides: &[(&str, &str)]) -> Settings {
     let dir = data_dir.display().to_string();
-    Settings::load_with_env(None, |var| {
+    let mut settings = Settings::load_with_env(None, |var| {
         if var == "CURATOR_PATHS_DATA_DIR" {
             return Some(dir.clone());
         }
@@ -55,7 +71,16 @@ pub fn settings_with(data_dir: &Path, overrides: &[(&str, &str)]) -> Settings {
         }
         overridden.or_else(|| std::env::var(var).ok())
     })
-    .expect("settings")
+    .expect("settings");
+    if !overrides.iter().any(|(name, _)| *name == "CURATOR_RERANK_MODEL_DIR") {
+        settings.rerank.model_dir = test_reranker_dir(&settings).display().to_string();
+        settings.rerank.onnx_file = "model.onnx".into();
+        // The sample has 36 records: the top 10 is a real reordering, at a third of the default's cost.
+        if !overrides.iter().any(|(name, _)| *name == "CURATOR_RERANK_DEPTH") {
+            settings.rerank.depth = TEST_RERANK_DEPTH;
+        }
+    }
+    settings
 }
 
 /// The smallest GGUF (SmolLM2-135M): fine for plumbing, useless for answers.

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Schema suite: schemathesis (PyPI, pinned, in the test virtual environment) against `curator serve`'s own
+# /openapi.json, every route, ingest and feedback with the API key, at a bounded number of examples and a
+# fixed seed. It fails on any server error (5xx) and on any response (status, content type, body, headers,
+# each server-sent event) that the document does not allow.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+curator="$CARGO_TARGET_DIR/release/curator"
+[ -x "$curator" ] || { echo "test-schema: $curator is missing; run scripts/setup.sh test first" >&2; exit 1; }
+venv="${CURATOR_TEST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/test-venv}"
+if ! "$venv/bin/python" -c "import schemathesis" 2>/dev/null; then
+  echo "== schemathesis in $venv"
+  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==4.32.5" \
+    || { echo "test-schema: pip could not install schemathesis (is PyPI reachable?)" >&2; exit 1; }
+fi
+echo "schemathesis $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))')"
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+key="schema-test-key-$RANDOM$RANDOM"
+export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf \
+  CURATOR_GENERATION_MAX_ANSWER_TOKENS=16 CURATOR_ANSWER_GATE=false CURATOR_SERVER_API_KEY="$key"
+"$curator" ingest corpus/sample.jsonl >/dev/null
+source scripts/lib/test-server.sh
+start_test_server "$work/serve.log"
+checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
+run() {
+  "$venv/bin/schemathesis" --no-color run "http://127.0.0.1:$port/openapi.json" -H "Authorization: Bearer $key" --seed 20261130 \
+    --checks "$checks" --request-timeout 120 "$@"
+}
+echo "== schemathesis: search, records, ingest, feedback, pages, health ($port)"
+run -n "${CURATOR_SCHEMA_EXAMPLES:-25}" --exclude-path-regex '^/(v1/chat|api/ask)'
+echo "== schemathesis: the answering routes, with the 135M model"
+run -n "${CURATOR_SCHEMA_ANSWER_EXAMPLES:-5}" --include-path-regex '^/(v1/chat|api/ask)'

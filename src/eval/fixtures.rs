@@ -1,0 +1,106 @@
+//! The reranker's fixture questions (issue 9.4): plain questions that name a title, a maker or a date, each
+//! with the record that answers it. The trained cross-encoder must give that record a high probability and
+//! rank it above what hybrid retrieval puts beside it. `curator rerank-check` runs them after training.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::EvalError;
+use crate::app::Curator;
+use crate::index::{Filters, Generation};
+use crate::records::MuseumRecord;
+use crate::retrieve::rerank::{probability, Reranker};
+use crate::retrieve::Mode;
+
+/// One fixture: the record that answers `question`, by id, or any record whose makers contain `maker` and
+/// whose title contains `title` (for "paintings of the Thames by Turner", where many are right).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Fixture {
+    pub question: String,
+    #[serde(default)]
+    pub record_id: Option<String>,
+    #[serde(default)]
+    pub maker: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+impl Fixture {
+    fn answers(&self, record: &MuseumRecord) -> bool {
+        if let Some(id) = &self.record_id {
+            return record.id == *id;
+        }
+        let contains = |text: &str, part: &Option<String>| part.as_ref().is_none_or(|p| text.to_lowercase().contains(&p.to_lowercase()));
+        (self.maker.is_some() || self.title.is_some())
+            && contains(&record.makers.join("; "), &self.maker)
+            && contains(&record.title, &self.title)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FixtureResult {
+    pub question: String,
+    /// The answering record scored, and its probability under the cross-encoder.
+    pub record_id: Option<String>,
+    pub probability: f32,
+    /// 1 when the answering record outscores every other candidate hybrid retrieval found.
+    pub rank: usize,
+    pub candidates: usize,
+    pub passed: bool,
+}
+
+pub fn load(path: &Path) -> Result<Vec<Fixture>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EvalError::Ask(format!("cannot read {}: {e}", path.display())))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|e| EvalError::Ask(format!("{}:{}: {e}", path.display(), i + 1)))
+        })
+        .collect()
+}
+
+/// Scores each fixture: the answering record (from `records`, the first chunk as curator renders it)
+/// against the other records of hybrid retrieval's top `depth` in `generation`.
+pub fn check(
+    curator: &Curator,
+    reranker: &Reranker,
+    generation: &Generation,
+    records: &[MuseumRecord],
+    fixtures: &[Fixture],
+    depth: usize,
+    min_probability: f32,
+) -> Result<Vec<FixtureResult>, EvalError> {
+    let mut results = Vec::new();
+    for fixture in fixtures {
+        let mut request = curator.request(&fixture.question, Mode::Hybrid, Some(depth), Filters::default());
+        request.rerank = None;
+        let hits = curator.search(generation, &request)?.hits;
+        let gold = records.iter().find(|r| fixture.answers(r));
+        let gold_text = gold.map(|r| curator.chunker.chunk(r).into_iter().next().unwrap_or_default());
+        let others: Vec<&str> = hits
+            .iter()
+            .filter(|h| generation.store.get(&h.record_id).is_none_or(|s| !fixture.answers(&s.record)))
+            .map(|h| h.chunk.text.as_str())
+            .collect();
+        let mut texts: Vec<&str> = gold_text.iter().map(String::as_str).collect();
+        texts.extend(&others);
+        let scores = reranker.score(&fixture.question, &texts)?;
+        let (probability_of_gold, rank) = match (gold, scores.first()) {
+            (Some(_), Some(&gold_score)) => {
+                (probability(gold_score), 1 + scores[1..].iter().filter(|&&s| s > gold_score).count())
+            }
+            _ => (0.0, 0),
+        };
+        results.push(FixtureResult {
+            question: fixture.question.clone(),
+            record_id: gold.map(|r| r.id.clone()),
+            probability: probability_of_gold,
+            rank,
+            candidates: others.len() + 1,
+            passed: gold.is_some() && rank == 1 && probability_of_gold >= min_probability,
+        });
+    }
+    Ok(results)
+}
