@@ -13,13 +13,9 @@ if ! "$venv/bin/python" -c "import openai" 2>/dev/null; then
   "$venv/bin/pip" install -q "openai==3.54.0" || { echo "test-openai-client: pip could not install openai (is PyPI reachable?)" >&2; exit 1; }
 fi
 
-work="$(mktemp -d)"
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf CURATOR_GENERATION_MAX_ANSWER_TOKENS=64 CURATOR_ANSWER_GATE=false
-"$curator" ingest corpus/sample.jsonl >/dev/null
 source scripts/lib/test-server.sh
+prepare_test_server 64
+"$curator" ingest corpus/sample.jsonl >/dev/null
 start_test_server "$work/serve.log"
 echo "== openai client against curator serve on port $port"
 CURATOR_URL="http://127.0.0.1:$port" "$venv/bin/python" tests/openai_client.py

@@ -17,15 +17,11 @@ if ! "$venv/bin/python" -c "import schemathesis" 2>/dev/null; then
 fi
 echo "schemathesis $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("schemathesis"))')"
 
-work="$(mktemp -d)"
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-key="schema-test-key-$RANDOM$RANDOM"
-export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf \
-  CURATOR_GENERATION_MAX_ANSWER_TOKENS=16 CURATOR_ANSWER_GATE=false CURATOR_SERVER_API_KEY="$key"
-"$curator" ingest corpus/sample.jsonl >/dev/null
 source scripts/lib/test-server.sh
+prepare_test_server 16
+key="schema-test-key-$RANDOM$RANDOM"
+export CURATOR_SERVER_API_KEY="$key"
+"$curator" ingest corpus/sample.jsonl >/dev/null
 start_test_server "$work/serve.log"
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance
 run() {

@@ -22,21 +22,18 @@ if [ ! -d tests/web/node_modules/playwright-core ]; then
 fi
 echo "chromium: $(chromium --version 2>/dev/null | head -1); node $(node --version); playwright-core $(node -p "require('./tests/web/node_modules/playwright-core/package.json').version")"
 
-work="$(mktemp -d)"
-server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+# 200 tokens: the 135M model must get to the end of a sentence, where the grammar puts its citation.
+source scripts/lib/test-server.sh
+prepare_test_server 200
 key="web-test-key-$RANDOM$RANDOM"
 # The relevance threshold sits between the declined test question's best dense match over the sample
 # records (0.12) and the answerable ones' (0.65), as `curator ask --json` reports them.
-export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf \
-  CURATOR_GENERATION_MAX_ANSWER_TOKENS=200 CURATOR_ANSWER_GATE=false CURATOR_SERVER_API_KEY="$key" CURATOR_ANSWER_ABSTAIN_BELOW_DENSE=0.25
+export CURATOR_SERVER_API_KEY="$key" CURATOR_ANSWER_ABSTAIN_BELOW_DENSE=0.25
 # A record whose every field tries to run script in the page: it must show as text.
 cat > "$work/malicious.jsonl" <<'JSON'
 {"id": "evil:1", "source": "evil", "title": "<script>window.__pwned=1</script>Evil title", "makers": ["<b onmouseover=window.__pwned=1>Mallory</b>"], "date": "1900", "description": "<img src=x onerror=\"window.__pwned=1\"> An evil onerror description.", "url": "javascript:window.__pwned=1", "language": "en"}
 JSON
 "$curator" ingest corpus/sample.jsonl "$work/malicious.jsonl" >/dev/null
-source scripts/lib/test-server.sh
 start_test_server "$work/serve.log"
 echo "== browser tests against curator serve on port $port"
 CURATOR_URL="http://127.0.0.1:$port" CURATOR_API_KEY="$key" CURATOR_SCREENSHOTS="${CURATOR_SCREENSHOTS:-$PWD/docs/screenshots}" \

@@ -1,6 +1,23 @@
-# Sourced by the test scripts that drive a running server. start_test_server LOG starts `$curator serve` on a
+# Sourced by the test scripts that drive a running server. prepare_test_server, then start_test_server LOG starts `$curator serve` on a
 # free loopback port in the background (its output in LOG), reranking with the test cross-encoder, waits
 # until /healthz answers, and sets `port` and `server_pid`; the caller's EXIT trap stops it.
+# prepare_test_server MAX_ANSWER_TOKENS: a temporary folder `work` (removed on exit, after the server is
+# stopped) and the settings every test server shares: its own data directory, the 135M model answering
+# at most MAX_ANSWER_TOKENS tokens, no answer gate.
+prepare_test_server() {
+  work="$(mktemp -d)"
+  server_pid=""
+  trap stop_test_server EXIT
+  export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf \
+    CURATOR_GENERATION_MAX_ANSWER_TOKENS="$1" CURATOR_ANSWER_GATE=false
+}
+
+stop_test_server() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+
 start_test_server() {
   local log="$1"
   # The tests rerank with the small test cross-encoder (scripts/fetch-models.sh reranker-test), never with
