@@ -233,6 +233,9 @@ impl Settings {
                         if section == "server" && key == "api_key" {
                             let set = if self.server.api_key.is_empty() { "(empty: ingest over HTTP off)" } else { "(set)" };
                             lines.push(format!("{section}.{key} = {set}"));
+                        } else if let toml::Value::Float(f) = value {
+                            // The settings are f32: printed through f64 they read 0.02500000037252903.
+                            lines.push(format!("{section}.{key} = {}", f as f32));
                         } else {
                             lines.push(format!("{section}.{key} = {value}"));
                         }
@@ -316,6 +319,14 @@ fn apply_env(table: &mut toml::Table, env: &impl Fn(&str) -> Option<String>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float_settings_print_as_written() {
+        let settings = Settings::load_with_env(None, |_| None).unwrap();
+        let lines = settings.describe();
+        assert!(lines.contains(&"answer.abstain_below_dense = 0.025".to_string()), "{lines:?}");
+        assert!(!lines.iter().any(|l| l.contains("0000000")), "{lines:?}");
+    }
 
     #[test]
     fn a_mistyped_environment_variable_is_named() {

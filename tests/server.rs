@@ -136,6 +136,19 @@ async fn search_records_health_and_their_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_of_the_wrong_shape_is_named_in_json_terms() {
+    // Issue 13.8: messages said "expected struct Filters", a Rust type name.
+    let s = server(&[], false);
+    let (status, _, body) = send(&s.router, post("/api/ask", r#"{"question": "x", "filters": 5}"#)).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "at `filters`");
+    let (status, _, body) = send(&s.router, post("/api/ask", r#""just a string""#)).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "expected a JSON object");
+    let (status, _, body) = send(&s.router, post("/api/ask", r#"{"question": "x"} trailing"#)).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid JSON body");
+    assert!(!body.to_string().contains("struct"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_answer_requests_get_a_4xx_that_names_the_problem() {
     let s = server(&[("CURATOR_SERVER_MAX_QUESTION_CHARS", "200"), ("CURATOR_SERVER_MAX_BODY_BYTES", "4096")], false);
     let r = &s.router;

@@ -220,7 +220,24 @@ pub fn body_bytes(body: Result<axum::body::Bytes, axum::extract::rejection::Byte
 /// the limit) into a 4xx that says what is wrong.
 pub fn parse_json<T: DeserializeOwned>(body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>, limit: usize) -> Result<T, AppError> {
     let bytes = body_bytes(body, limit)?;
-    serde_json::from_slice(&bytes).map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let parsed: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let at = match e.path().to_string() {
+            path if path == "." => String::new(),
+            path => format!(" at `{path}`"),
+        };
+        AppError::BadRequest(format!("invalid JSON body{at}: {}", without_type_names(&e.into_inner().to_string())))
+    })?;
+    deserializer.end().map_err(|e| AppError::BadRequest(format!("invalid JSON body: {e}")))?;
+    Ok(parsed)
+}
+
+/// serde names the Rust type it wanted ("expected struct AskRequest"); a client knows JSON, not our types.
+fn without_type_names(message: &str) -> String {
+    let Some(at) = message.find("expected struct ") else { return message.to_string() };
+    let rest = &message[at + "expected struct ".len()..];
+    let end = rest.find(|c: char| !c.is_alphanumeric() && c != '_').unwrap_or(rest.len());
+    format!("{}expected a JSON object{}", &message[..at], &rest[end..])
 }
 
 /// What a running answer reports to the handler that streams or collects it.
