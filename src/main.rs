@@ -247,9 +247,23 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     if let Err(error) = run(cli) {
-        eprintln!("error: {error:#}");
+        eprintln!("error: {}", error_chain(&error));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes, each said once: the library's errors already name their cause in their own
+/// message ("cannot read X: No such file"), and anyhow's `{:#}` would append it again (issue 13.7).
+fn error_chain(error: &anyhow::Error) -> String {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
 }
 
 fn load_settings(config: Option<PathBuf>) -> Result<Settings> {
@@ -587,7 +601,7 @@ fn rollback(curator: &Curator) -> Result<()> {
     let identity = curator.embedder.identity();
     let (from, to) = curator.data.rollback(&lock, |dir| curator::index::Generation::load(dir, identity).map(|_| ()))?;
     let records = |dir: &std::path::Path| curator::index::read_manifest(dir).map(|m| m.records).unwrap_or(0);
-    let name = |dir: &std::path::Path| dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = curator::index::generation_name;
     println!(
         "rolled back from generation {} ({} records) to generation {} ({} records); the next ingest removes {}",
         name(&from),
@@ -601,19 +615,20 @@ fn rollback(curator: &Curator) -> Result<()> {
 
 /// The records a rebuild from `records` would drop from the index: (how many, how many there are, a few ids).
 fn rebuild_drops(curator: &Curator, records: &[MuseumRecord]) -> (usize, usize, Vec<String>) {
+    use curator::index::{read_manifest, store::RecordStore};
     let Ok(Some(dir)) = curator.data.current() else { return (0, 0, Vec::new()) };
-    match curator.load_generation() {
-        Ok(generation) => {
+    // The record store alone: the text and vector indexes are not needed to list ids (and the ingest that
+    // follows loads nothing of the old generation when it rebuilds).
+    let Ok(manifest) = read_manifest(&dir) else { return (0, 0, Vec::new()) };
+    match RecordStore::load(&dir, manifest.chunk_slots) {
+        Ok(store) => {
             let kept: std::collections::HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
             let dropped: Vec<String> =
-                generation.store.records().filter(|s| !kept.contains(s.record.id.as_str())).map(|s| s.record.id.clone()).collect();
-            (dropped.len(), generation.store.record_count(), dropped.into_iter().take(5).collect())
+                store.records().filter(|s| !kept.contains(s.record.id.as_str())).map(|s| s.record.id.clone()).collect();
+            (dropped.len(), store.record_count(), dropped.into_iter().take(5).collect())
         }
-        // Built with another model or format: every record of it goes.
-        Err(_) => {
-            let total = curator::index::read_manifest(&dir).map(|m| m.records).unwrap_or(0);
-            (total, total, Vec::new())
-        }
+        // Unreadable: every record of it goes.
+        Err(_) => (manifest.records, manifest.records, Vec::new()),
     }
 }
 

@@ -28,6 +28,13 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Runs a command that prints JSON, checks that it succeeded, and parses what it printed.
+fn json_of(data_dir: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = curator(data_dir, args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn show_prints_one_record_and_names_a_missing_one() {
     // Regression: the command line had no way to print one record.
@@ -45,9 +52,7 @@ fn show_prints_one_record_and_names_a_missing_one() {
 fn k_may_be_written_short() {
     // Regression: `curator search ... -k 3` was refused; only --k worked.
     let dir = sample_index();
-    let found = curator(dir.path(), &["search", "milkmaid", "-k", "1", "--json"]);
-    assert!(found.status.success(), "{}", text(&found.stderr));
-    let response: serde_json::Value = serde_json::from_slice(&found.stdout).unwrap();
+    let response = json_of(dir.path(), &["search", "milkmaid", "-k", "1", "--json"]);
     assert_eq!(response["hits"].as_array().map(Vec::len), Some(1));
 }
 
@@ -65,9 +70,7 @@ fn serve_reports_a_bad_address_before_loading_anything() {
 #[test]
 fn similar_lists_other_records_nearest_first() {
     let dir = sample_index();
-    let out = curator(dir.path(), &["similar", "sample:milkmaid", "-k", "3", "--json"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let response: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let response = json_of(dir.path(), &["similar", "sample:milkmaid", "-k", "3", "--json"]);
     let hits = response["hits"].as_array().unwrap();
     assert_eq!(hits.len(), 3);
     assert!(hits.iter().all(|h| h["record_id"] != "sample:milkmaid"), "the record itself was listed");
@@ -139,4 +142,16 @@ fn rerank_data_turns_thumbs_up_answers_into_training_groups() {
     assert_eq!(group["source"], "feedback");
     assert!(group["positive"][0].as_str().unwrap().starts_with("The Milkmaid"), "{group}");
     assert!(group["negatives"].as_array().unwrap().iter().all(|n| !n.as_str().unwrap().starts_with("The Milkmaid")));
+}
+
+#[test]
+fn a_missing_file_is_reported_with_its_os_error_once() {
+    // Regression (issue 13.7): "No such file or directory (os error 2): No such file or directory (os error 2)".
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.jsonl");
+    let out = curator(dir.path(), &["ingest", missing.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("missing.jsonl"), "{stderr}");
+    assert_eq!(stderr.matches("os error 2").count(), 1, "the OS error is said once: {stderr}");
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::questions::QuestionError;
 use super::EvalError;
 use crate::app::Curator;
 use crate::index::{Filters, Generation};
@@ -51,14 +52,17 @@ pub struct FixtureResult {
 }
 
 pub fn load(path: &Path) -> Result<Vec<Fixture>, EvalError> {
-    let text = std::fs::read_to_string(path).map_err(|e| EvalError::Ask(format!("cannot read {}: {e}", path.display())))?;
-    text.lines()
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| QuestionError::Io { path: shown.clone(), source })?;
+    let fixtures: Result<Vec<Fixture>, QuestionError> = text
+        .lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
         .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|e| EvalError::Ask(format!("{}:{}: {e}", path.display(), i + 1)))
+            serde_json::from_str(line).map_err(|e| QuestionError::Malformed { path: shown.clone(), line: i + 1, why: e.to_string() })
         })
-        .collect()
+        .collect();
+    Ok(fixtures?)
 }
 
 /// Scores each fixture: the best answering record (among hybrid retrieval's top `depth` in `generation`,

@@ -230,10 +230,7 @@ impl DataDir {
         let generations = self.generations();
         std::fs::create_dir_all(&generations).map_err(io_err(&generations))?;
         let current = self.current()?;
-        let current_number = current
-            .as_ref()
-            .and_then(|d| d.file_name()?.to_str()?.parse::<u64>().ok())
-            .unwrap_or(0);
+        let current_number = current.as_deref().and_then(generation_number).unwrap_or(0);
         let mut highest = 0;
         let served = self.served_generations();
         for entry in std::fs::read_dir(&generations).map_err(io_err(&generations))?.flatten() {
@@ -295,12 +292,11 @@ impl DataDir {
         verify: impl FnOnce(&Path) -> Result<(), IndexError>,
     ) -> Result<(PathBuf, PathBuf), IndexError> {
         let current = self.current()?.ok_or_else(|| IndexError::Empty(self.root.clone()))?;
-        let number = |dir: &Path| dir.file_name().and_then(|n| n.to_str()?.parse::<u64>().ok());
-        let current_number = number(&current).unwrap_or(0);
+        let current_number = generation_number(&current).unwrap_or(0);
         let previous = self
             .generation_dirs()
             .into_iter()
-            .filter(|d| number(d).is_some_and(|n| n < current_number) && d.join(MANIFEST_FILE).is_file())
+            .filter(|d| generation_number(d).is_some_and(|n| n < current_number) && d.join(MANIFEST_FILE).is_file())
             .next_back()
             .ok_or_else(|| IndexError::NothingToRollBackTo(self.root.clone()))?;
         verify(&previous)?;
@@ -310,7 +306,7 @@ impl DataDir {
 
     /// Replaces `CURRENT` atomically with the name of `dir` and syncs the data directory.
     fn switch_current(&self, dir: &Path) -> Result<(), IndexError> {
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = generation_name(dir);
         let tmp = self.root.join(format!("{CURRENT_FILE}.tmp"));
         write_synced(&tmp, name.as_bytes())?;
         std::fs::rename(&tmp, self.root.join(CURRENT_FILE)).map_err(io_err(&tmp))?;
@@ -342,7 +338,7 @@ impl DataDir {
     pub fn mark_serving(&self, dir: &Path) -> Result<(), IndexError> {
         let serving = self.root.join(SERVING_DIR);
         std::fs::create_dir_all(&serving).map_err(io_err(&serving))?;
-        let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = generation_name(dir);
         let lease = serving.join(std::process::id().to_string());
         let tmp = serving.join(format!("{}.tmp", std::process::id()));
         std::fs::write(&tmp, name).map_err(io_err(&tmp))?;
@@ -389,6 +385,16 @@ pub const fn tantivy_dir_name() -> &'static str {
 
 pub const fn hnsw_basename() -> &'static str {
     HNSW_BASENAME
+}
+
+/// A generation directory's folder name ("00000042"), as `CURRENT` and the `serving` records hold it.
+pub fn generation_name(dir: &Path) -> String {
+    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// The number a generation directory is named after.
+fn generation_number(dir: &Path) -> Option<u64> {
+    dir.file_name()?.to_str()?.parse().ok()
 }
 
 /// Whether a process with this id runs (Linux: /proc; elsewhere every record is taken as live).

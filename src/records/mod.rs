@@ -92,9 +92,8 @@ pub struct Skipped {
 /// Errors that stop a whole file from being read (a single bad row never does).
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    // Not `source`: the message already says why, and an error chain would say it twice (issue 13.7).
-    #[error("cannot read {path}: {why}")]
-    Io { path: PathBuf, why: std::io::Error },
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
     #[error("{path}: unrecognised format ({why}); known: SemArt JSONL, Tate JSONL, Rijksmuseum API JSON, Rijksmuseum export CSV, curator JSONL")]
     UnknownFormat { path: PathBuf, why: String },
     #[error("{path}: {why}")]
@@ -219,7 +218,7 @@ fn collect_files(
     skipped: &mut Vec<(PathBuf, String)>,
     folders_seen: &mut std::collections::HashSet<PathBuf>,
 ) -> Result<(), RecordError> {
-    let io = |why| RecordError::Io { path: path.to_path_buf(), why };
+    let io = |source| RecordError::Io { path: path.to_path_buf(), source };
     let meta = std::fs::metadata(path).map_err(io)?;
     if !meta.is_dir() {
         files.push(path.to_path_buf());
@@ -303,7 +302,7 @@ fn truncate(s: &str, max: usize) -> &str {
 
 fn read_head(path: &Path, bytes: usize) -> Result<String, RecordError> {
     use std::io::Read;
-    let io = |why| RecordError::Io { path: path.to_path_buf(), why };
+    let io = |source| RecordError::Io { path: path.to_path_buf(), source };
     let mut buf = Vec::with_capacity(bytes);
     std::fs::File::open(path).map_err(io)?.take(bytes as u64).read_to_end(&mut buf).map_err(io)?;
     Ok(String::from_utf8_lossy(&buf).into_owned())
@@ -326,7 +325,7 @@ fn read_jsonl(
     parse: fn(serde_json::Value) -> Result<MuseumRecord, String>,
 ) -> Result<(), RecordError> {
     use std::io::BufRead;
-    let io = |why| RecordError::Io { path: path.to_path_buf(), why };
+    let io = |source| RecordError::Io { path: path.to_path_buf(), source };
     let reader = std::io::BufReader::new(std::fs::File::open(path).map_err(io)?);
     for (index, line) in reader.split(b'\n').enumerate() {
         let line = line.map_err(io)?;

@@ -6,7 +6,7 @@ use std::path::Path;
 use super::{clean, clean_list, str_field, year_range, Location, ReadOutcome, RecordError, MuseumRecord, Skipped};
 
 pub fn read_api_json(path: &Path, outcome: &mut ReadOutcome) -> Result<(), RecordError> {
-    let text = std::fs::read_to_string(path).map_err(|why| RecordError::Io { path: path.to_path_buf(), why })?;
+    let text = std::fs::read_to_string(path).map_err(|source| RecordError::Io { path: path.to_path_buf(), source })?;
     // The array is read element by element so that one bad object is skipped, not the whole file;
     // each element's line number is where its opening brace stands.
     let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(text.trim_start_matches('\u{feff}'))
@@ -73,7 +73,7 @@ fn scalar(value: &serde_json::Value, key: &str) -> Option<String> {
 }
 
 pub fn read_export_csv(path: &Path, outcome: &mut ReadOutcome) -> Result<(), RecordError> {
-    let io = |why| RecordError::Io { path: path.to_path_buf(), why };
+    let io = |source| RecordError::Io { path: path.to_path_buf(), source };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut reader = csv::ReaderBuilder::new().delimiter(b';').flexible(false).from_reader(file);
     let headers: Vec<String> = reader
