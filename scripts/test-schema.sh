@@ -20,7 +20,9 @@ echo "schemathesis $("$venv/bin/python" -c 'import importlib.metadata as m; prin
 source scripts/lib/test-server.sh
 prepare_test_server 16
 key="schema-test-key-$RANDOM$RANDOM"
-export CURATOR_SERVER_API_KEY="$key"
+# The rate limit is off so that every generated request reaches its handler (a 429 is documented for
+# every route, and tests/server.rs checks the limit itself).
+export CURATOR_SERVER_API_KEY="$key" CURATOR_SERVER_RATE_LIMIT_PER_SECOND=0
 "$curator" ingest corpus/sample.jsonl >/dev/null
 start_test_server "$work/serve.log"
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance

@@ -26,9 +26,12 @@ echo "chromium: $(chromium --version 2>/dev/null | head -1); node $(node --versi
 source scripts/lib/test-server.sh
 prepare_test_server 200
 key="web-test-key-$RANDOM$RANDOM"
+read_key="web-read-key-$RANDOM$RANDOM"
 # The relevance threshold sits between the declined test question's best dense match over the sample
 # records (0.12) and the answerable ones' (0.65), as `curator ask --json` reports them.
 export CURATOR_SERVER_API_KEY="$key" CURATOR_ANSWER_ABSTAIN_BELOW_DENSE=0.25
+# With a read key, as a server bound beyond loopback should have: the pages sign in through /key.
+export CURATOR_SERVER_READ_KEY="$read_key"
 # A record whose every field tries to run script in the page: it must show as text.
 cat > "$work/malicious.jsonl" <<'JSON'
 {"id": "evil:1", "source": "evil", "title": "<script>window.__pwned=1</script>Evil title", "makers": ["<b onmouseover=window.__pwned=1>Mallory</b>"], "date": "1900", "description": "<img src=x onerror=\"window.__pwned=1\"> An evil onerror description.", "url": "javascript:window.__pwned=1", "language": "en"}
@@ -36,5 +39,5 @@ JSON
 "$curator" ingest corpus/sample.jsonl "$work/malicious.jsonl" >/dev/null
 start_test_server "$work/serve.log"
 echo "== browser tests against curator serve on port $port"
-CURATOR_URL="http://127.0.0.1:$port" CURATOR_API_KEY="$key" CURATOR_SCREENSHOTS="${CURATOR_SCREENSHOTS:-$PWD/docs/screenshots}" \
+CURATOR_URL="http://127.0.0.1:$port" CURATOR_API_KEY="$key" CURATOR_READ_KEY="$read_key" CURATOR_SCREENSHOTS="${CURATOR_SCREENSHOTS:-$PWD/docs/screenshots}" \
   node --test --test-concurrency=1 tests/web/pages.test.mjs

@@ -132,8 +132,12 @@ pub struct AnswerSettings {
 pub struct ServerSettings {
     pub bind: String,
     pub api_key: String,
+    pub read_key: String,
     pub max_body_bytes: usize,
     pub max_question_chars: usize,
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    pub max_concurrent_requests: usize,
 }
 
 impl Settings {
@@ -205,6 +209,12 @@ impl Settings {
         if self.server.max_question_chars == 0 || self.server.max_body_bytes < 1024 {
             return Err(ConfigError::Invalid("server.max_question_chars must be at least 1 and max_body_bytes at least 1024".into()));
         }
+        let server = &self.server;
+        if server.max_concurrent_requests == 0 || (server.rate_limit_per_second > 0 && server.rate_limit_burst == 0) {
+            return Err(ConfigError::Invalid(
+                "server.max_concurrent_requests must be at least 1, and rate_limit_burst at least 1 while rate_limit_per_second is on".into(),
+            ));
+        }
         Ok(())
     }
 
@@ -232,6 +242,9 @@ impl Settings {
                         // A secret is never printed: only whether it is set.
                         if section == "server" && key == "api_key" {
                             let set = if self.server.api_key.is_empty() { "(empty: ingest over HTTP off)" } else { "(set)" };
+                            lines.push(format!("{section}.{key} = {set}"));
+                        } else if section == "server" && key == "read_key" {
+                            let set = if self.server.read_key.is_empty() { "(empty: asking and searching are open)" } else { "(set)" };
                             lines.push(format!("{section}.{key} = {set}"));
                         } else if let toml::Value::Float(f) = value {
                             // The settings are f32: printed through f64 they read 0.02500000037252903.
@@ -341,6 +354,14 @@ mod tests {
             let err = Settings::load_with_env(None, |v| (v == "CURATOR_GENERATION_DEADLINE_SECONDS").then(|| bad.to_string()));
             assert!(err.is_err(), "deadline {bad} was accepted");
         }
+    }
+
+    #[test]
+    fn the_read_key_is_never_described() {
+        let settings = Settings::load_with_env(None, |v| (v == "CURATOR_SERVER_READ_KEY").then(|| "secret-read".to_string())).unwrap();
+        let described = settings.describe().join("\n");
+        assert!(!described.contains("secret-read"), "{described}");
+        assert!(described.contains("server.read_key = (set)"));
     }
 
     #[test]

@@ -237,14 +237,17 @@ enum GateCommand {
 
 fn main() {
     let cli = Cli::parse();
-    let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+    let level = match (cli.verbose, &cli.command) {
+        // A server logs each request (issue 13.6); other commands stay quiet.
+        (0, Command::Serve { .. }) => format!("warn,{}=info", curator::server::REQUEST_LOG),
+        (0, _) => "warn".to_string(),
+        (1, _) => "info".to_string(),
+        _ => "debug".to_string(),
     };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CURATOR_LOG").unwrap_or_else(|_| level.into()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CURATOR_LOG").unwrap_or_else(|_| level.as_str().into()))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     if let Err(error) = run(cli) {
         eprintln!("error: {}", error_chain(&error));
@@ -473,17 +476,11 @@ fn serve(mut settings: Settings, bind: Option<String>) -> Result<()> {
         format!("cannot listen on {address:?} (server.bind, or --bind): expected HOST:PORT such as 127.0.0.1:8080, on a free port")
     })?;
     drop(probe);
-    println!("curator {} settings:", env!("CARGO_PKG_VERSION"));
-    for line in settings.describe() {
-        println!("  {line}");
-    }
+    println!("curator {}: loading the models for {address}", env!("CARGO_PKG_VERSION"));
     let mut curator = Curator::open(settings)?;
-    println!("{}", curator.reranker_status);
-    println!("{}", curator.gate_status);
     if let Err(e) = curator.load_llm() {
         eprintln!("warning: {e}; /v1/chat/completions and /api/ask answer 503 until the model is there");
     }
-    println!("{}", curator.llm_status);
     let state = curator::server::AppState::new(curator);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(curator::server::serve(state))?;

@@ -68,6 +68,52 @@ fn serve_reports_a_bad_address_before_loading_anything() {
 }
 
 #[test]
+fn serve_on_an_empty_data_dir_says_what_to_do_and_logs_requests() {
+    // Regression (issue 13.6): with an empty data dir the server said "ok" and answered every question
+    // with 503 "server_busy"; fifty lines of settings came before the address; no request was logged.
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings(dir.path());
+    let mut server = Command::new(common::binary())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("CURATOR_PATHS_DATA_DIR", dir.path())
+        .env("CURATOR_GENERATION_MODEL", common::TINY_LLM)
+        .env("CURATOR_RERANK_MODEL_DIR", &settings.rerank.model_dir)
+        .env("CURATOR_RERANK_ONNX_FILE", &settings.rerank.onnx_file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the curator binary runs");
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut banner = Vec::new();
+    let mut line = String::new();
+    while stdout.read_line(&mut line).unwrap() > 0 {
+        banner.push(std::mem::take(&mut line));
+        if banner.last().unwrap().contains("requests are logged") {
+            break;
+        }
+    }
+    let banner = banner.concat();
+    let address = banner.split("listening on http://").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap_or_else(|| panic!("no address in:\n{banner}"));
+    assert!(banner.contains(&format!("OpenAI base URL  http://{address}/v1")), "{banner}");
+    assert!(banner.contains("index            empty: add records with `curator ingest PATH`"), "{banner}");
+    assert!(banner.lines().count() < 12 && !banner.contains("max_body_bytes"), "settings before -v:\n{banner}");
+
+    let mut connection = std::net::TcpStream::connect(address).unwrap();
+    write!(connection, "GET /healthz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    connection.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    assert!(response.contains("the index is empty"), "{response}");
+
+    server.kill().unwrap();
+    let mut log = String::new();
+    server.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    server.wait().unwrap();
+    assert!(log.contains("GET /healthz 503"), "no request log line:\n{log}");
+}
+
+#[test]
 fn similar_lists_other_records_nearest_first() {
     let dir = sample_index();
     let response = json_of(dir.path(), &["similar", "sample:milkmaid", "-k", "3", "--json"]);

@@ -328,10 +328,109 @@ async fn a_full_queue_gets_503_and_a_client_that_leaves_frees_the_worker() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_rate_limit_gets_429_with_retry_after() {
+    // Issue 11: every route had no per-client limit.
+    let s = server(&[("CURATOR_SERVER_RATE_LIMIT_PER_SECOND", "1"), ("CURATOR_SERVER_RATE_LIMIT_BURST", "2")], false);
+    // Quick requests, so that the allowance cannot come back between them.
+    for _ in 0..2 {
+        let (status, _, body) = send(&s.router, get("/api/records/sample:milkmaid")).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (status, headers, body) = send(&s.router, get("/api/records/sample:milkmaid")).await;
+    assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS, "too many requests");
+    assert_eq!(body["error"]["type"], "rate_limit_exceeded");
+    let wait: u64 = headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("a Retry-After in seconds");
+    assert!((1..=2).contains(&wait), "Retry-After {wait}");
+    assert!(headers.contains_key("content-security-policy"), "a 429 lost the security headers");
+
+    // The allowance comes back at its rate.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, _, body) = send(&s.router, get("/api/records/sample:milkmaid")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_beyond_the_concurrency_cap_gets_503_at_once() {
+    // Issue 11: requests beyond what the server can handle queued without bound.
+    let s = server(&[("CURATOR_SERVER_MAX_CONCURRENT_REQUESTS", "1"), ("CURATOR_GENERATION_MAX_ANSWER_TOKENS", "256")], true);
+    let question = json!({ "question": "Describe The Night Watch in detail, everything you know.", "k": 5 });
+    let in_flight = tokio::spawn(s.router.clone().oneshot(post_json("/api/ask", &question)));
+    let mut refused = None;
+    while !in_flight.is_finished() {
+        let (status, headers, body) = send(&s.router, get("/healthz")).await;
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            refused = Some((headers, body));
+            break;
+        }
+        assert_eq!(status, StatusCode::OK, "{body}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (headers, body) = refused.expect("a second request was served while the only slot answered a question");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("handling 1 requests")), "{body}");
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    let answered = in_flight.await.unwrap().unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    // The slot is free again.
+    let (status, _, body) = send(&s.router, get("/healthz")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_generation_past_its_deadline_ends_with_a_clear_error() {
     let s = server(&[("CURATOR_GENERATION_DEADLINE_SECONDS", "0.001")], true);
     let (status, _, body) = send(&s.router, post_json("/api/ask", &json!({ "question": "Who painted The Milkmaid?" }))).await;
     assert_error(status, &body, StatusCode::GATEWAY_TIMEOUT, "deadline");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_read_key_asking_searching_and_the_pages_need_it() {
+    // Issue 11: bound beyond loopback, anyone could ask and search; only ingest had a key.
+    let s = server(&[("CURATOR_SERVER_READ_KEY", "read-key")], false);
+    let r = &s.router;
+    let with_key = |uri: &str, key: &str| Request::get(uri).header(header::AUTHORIZATION, format!("Bearer {key}")).body(Body::empty()).unwrap();
+
+    let (status, _, body) = send(r, get("/api/search?q=milkmaid")).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "read key");
+    let (status, _, body) = send(r, post_json("/v1/chat/completions", &json!({ "messages": [{ "role": "user", "content": "hi" }] }))).await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED, "read key");
+    let (status, _, body) = send(r, with_key("/api/search?q=milkmaid", "wrong")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    for key in ["read-key", "test-key"] {
+        let (status, _, body) = send(r, with_key("/api/search?q=milkmaid", key)).await;
+        assert_eq!(status, StatusCode::OK, "the {key} did not open search: {body}");
+    }
+    // The read key does not open the admin routes.
+    let ingest = Request::post("/api/ingest").header(header::AUTHORIZATION, "Bearer read-key").header(header::CONTENT_TYPE, "application/json");
+    let (status, _, _) = send(r, ingest.body(Body::from(r#"{"records": []}"#)).unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A browser gets the sign-in form, and a cookie once it signs in.
+    let (status, _, page) = send(r, get("/search?q=milkmaid")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let page = page.as_str().unwrap();
+    assert!(page.contains(r#"action="/key""#) && page.contains(r#"value="&#x2f;search?q=milkmaid""#), "{page}");
+    let form = |body: &str| Request::post("/key").header(header::CONTENT_TYPE, "application/x-www-form-urlencoded").body(Body::from(body.to_string())).unwrap();
+    let (status, headers, _) = send(r, form("key=wrong&next=%2Fsearch")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(!headers.contains_key(header::SET_COOKIE));
+    let (status, headers, _) = send(r, form("key=read-key&next=%2Fsearch%3Fq%3Dmilkmaid")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/search?q=milkmaid");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(cookie.starts_with("curator_key=read-key;") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let signed_in = Request::get("/search?q=milkmaid").header(header::COOKIE, "theme=dark; curator_key=read-key").body(Body::empty()).unwrap();
+    let (status, _, page) = send(r, signed_in).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.as_str().unwrap().contains("The Milkmaid"));
+    // The form sends nobody to another site.
+    let (_, headers, _) = send(r, form("key=read-key&next=%2F%2Fevil.example%2F")).await;
+    assert_eq!(headers[header::LOCATION], "/");
+
+    // What a monitor or the sign-in page needs stays open.
+    for open in ["/healthz", "/static/curator.css", "/key", "/openapi.json"] {
+        let (status, _, body) = send(r, get(open)).await;
+        assert_ne!(status, StatusCode::UNAUTHORIZED, "{open}: {body}");
+    }
 }
 
 #[test]

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_stream::StreamExt;
 
+use super::access::require_api_key;
 use super::{body_bytes, collect_answer, parse_json, start_answer, AppError, AppState, Progress};
 use crate::app::{Answer, AskRequest};
 use crate::feedback::NewFeedback;
@@ -197,20 +198,6 @@ pub async fn ingest(
     Ok(Json(IngestResponse { report, rejected }))
 }
 
-/// Routes that change the index or read what readers sent need `Authorization: Bearer <server.api_key>`;
-/// with no key set they are off.
-fn require_api_key(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    let key = &state.curator.settings.server.api_key;
-    if key.is_empty() {
-        return Err(AppError::IngestDisabled);
-    }
-    let given = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), key.as_bytes())) {
-        return Err(AppError::Unauthorized);
-    }
-    Ok(())
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
@@ -343,7 +330,3 @@ fn feedback_store(state: &AppState) -> Result<&crate::feedback::FeedbackStore, A
 
 /// Longest comment kept with a rating.
 const MAX_COMMENT_CHARS: usize = 2000;
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}

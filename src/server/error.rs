@@ -16,6 +16,8 @@ pub enum AppError {
     BadRequest(String),
     #[error("missing or wrong API key (send Authorization: Bearer <server.api_key>)")]
     Unauthorized,
+    #[error("this server needs a read key: send Authorization: Bearer <server.read_key>, or sign in at /key")]
+    ReadKeyNeeded,
     #[error("ingest over HTTP is off: set server.api_key (CURATOR_SERVER_API_KEY) to allow it")]
     IngestDisabled,
     #[error("{0}")]
@@ -26,6 +28,8 @@ pub enum AppError {
     TooLarge(usize),
     #[error("{0}")]
     Busy(String),
+    #[error("too many requests from this client; try again in {0} s")]
+    RateLimited(u64),
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -34,19 +38,20 @@ pub enum AppError {
     Internal(String),
 }
 
-/// Seconds a client is told to wait when the answer queue is full.
+/// Seconds a client is told to wait when the answer queue or the server is full.
 const RETRY_AFTER_SECONDS: &str = "5";
 
 impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::ReadKeyNeeded => StatusCode::UNAUTHORIZED,
             AppError::IngestDisabled => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Busy(_) | AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -57,8 +62,9 @@ impl AppError {
             AppError::BadRequest(_) | AppError::TooLarge(_) | AppError::NotFound(_) | AppError::MethodNotAllowed(_) => {
                 "invalid_request_error"
             }
-            AppError::Unauthorized | AppError::IngestDisabled => "authentication_error",
+            AppError::Unauthorized | AppError::ReadKeyNeeded | AppError::IngestDisabled => "authentication_error",
             AppError::Busy(_) | AppError::Unavailable(_) | AppError::Timeout(_) => "server_busy",
+            AppError::RateLimited(_) => "rate_limit_exceeded",
             AppError::Internal(_) => "server_error",
         }
     }
@@ -81,8 +87,14 @@ impl IntoResponse for AppError {
             tracing::error!("{self}");
         }
         let mut response = (self.status(), Json(self.body())).into_response();
-        if matches!(self, AppError::Busy(_)) {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        match self {
+            AppError::Busy(_) => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+            }
+            AppError::RateLimited(seconds) => {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            _ => {}
         }
         response
     }

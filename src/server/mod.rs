@@ -6,8 +6,10 @@
 //! `/api/ask`, `/api/ask/stream`, `/api/search`, `/api/records/{id}`, `/api/ingest` ([`api`]); `/healthz`,
 //! `/metrics` (Prometheus) and `/openapi.json`.
 
+pub mod access;
 pub mod api;
 pub mod error;
+pub mod limits;
 pub mod openai;
 pub mod web;
 
@@ -106,6 +108,35 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// What `curator serve` says once it listens: where to point a browser and an OpenAI client, what it
+    /// serves and how it answers. The full settings stay behind `-v` (issue 13.6: fifty lines of them came
+    /// before the address).
+    pub fn banner(&self, address: std::net::SocketAddr) -> Vec<String> {
+        let curator = &self.curator;
+        let index = match self.generation() {
+            Ok(g) => format!("{} records, {} chunks (generation {})", g.store.record_count(), g.store.live_chunk_count(), g.manifest.generation),
+            Err(_) => format!("empty: add records with `curator ingest PATH`, or upload a file at http://{address}/ingest"),
+        };
+        let mut lines = vec![
+            format!("curator {} is listening on http://{address}", env!("CARGO_PKG_VERSION")),
+            format!("  web page         http://{address}/"),
+            format!("  OpenAI base URL  http://{address}/v1"),
+            format!("  index            {index}"),
+            format!("  {}", curator.reranker_status),
+            format!("  {}", curator.gate_status),
+            format!("  {}", curator.llm_status),
+            "  requests are logged here; every setting: `curator settings` (or serve -v)".to_string(),
+        ];
+        if !address.ip().is_loopback() && curator.settings.server.read_key.is_empty() {
+            lines.push(format!(
+                "  warning: {address} is reachable from other machines and server.read_key is empty: anyone who reaches it may ask and search (set CURATOR_SERVER_READ_KEY)"
+            ));
+        }
+        lines
+    }
+}
+
 /// Tells writers which generation this process serves, so that none deletes it (`DataDir::mark_serving`).
 fn mark_serving(curator: &Curator, generation: &Generation) {
     if let Err(e) = curator.data.mark_serving(&generation.dir) {
@@ -114,14 +145,14 @@ fn mark_serving(curator: &Curator, generation: &Generation) {
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
-    let limit = state.curator.settings.server.max_body_bytes;
-    Router::new()
+    let server = state.curator.settings.server.clone();
+    // Asking, searching and the pages: behind `server.read_key` when one is set (`access`).
+    let reading = Router::new()
         .route("/", get(web::ask_page))
         .route("/search", get(web::search_page))
         .route("/records/{id}", get(web::record_page))
         .route("/dashboard", get(web::dashboard_page))
         .route("/ingest", get(web::ingest_page))
-        .route("/static/{file}", get(web::static_file))
         .route("/v1/chat/completions", post(openai::chat_completions))
         .route("/v1/models", get(openai::models))
         .route("/api/ask", post(api::ask))
@@ -129,9 +160,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/search", get(api::search))
         .route("/api/records/{id}", get(api::record))
         .route("/api/records/{id}/similar", get(api::similar))
+        .route("/api/feedback", post(api::add_feedback).get(api::list_feedback))
+        .route_layer(middleware::from_fn_with_state(Arc::clone(&state), access::require_read_key));
+    let routes = Router::new()
+        .merge(reading)
+        // Admin: each handler asks for `server.api_key` itself (`access::require_api_key`).
         .route("/api/ingest", post(api::ingest))
         .route("/api/ingest/file", post(api::ingest_file))
-        .route("/api/feedback", post(api::add_feedback).get(api::list_feedback))
+        // Open: what a browser needs to sign in, and what monitors read.
+        .route("/key", get(access::key_page).post(access::sign_in))
+        .route("/static/{file}", get(web::static_file))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
@@ -139,10 +177,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
             AppError::MethodNotAllowed(format!("{method} is not allowed on {}; see /openapi.json", uri.path()))
         })
-        .layer(middleware::from_fn(count_requests))
-        .layer(middleware::from_fn(web::security_headers))
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(server.max_body_bytes));
+    // Outermost last: every request is logged and counted, then rate limited, then capped.
+    let limited = limits::with_rate_limit(limits::with_concurrency_cap(routes, &server), &server);
+    limited.layer(middleware::from_fn(web::security_headers)).layer(middleware::from_fn(count_requests)).with_state(state)
 }
 
 /// The Prometheus recorder, installed once per process.
@@ -157,13 +195,22 @@ pub fn prometheus() -> &'static PrometheusHandle {
     })
 }
 
+/// The tracing target of the request log, which `curator serve` shows by default.
+pub const REQUEST_LOG: &str = "curator::request";
+
+/// Counts each request for /metrics and logs it (method, path, status, milliseconds). The query string is
+/// left out of the log: it holds readers' questions.
 async fn count_requests(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("curator_requests_total", "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("curator_request_seconds", "route" => route).record(started.elapsed().as_secs_f64());
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    tracing::info!(target: REQUEST_LOG, "{method} {path} {status} {:.1} ms", elapsed.as_secs_f64() * 1000.0);
+    metrics::counter!("curator_requests_total", "route" => route.clone(), "status" => status.to_string()).increment(1);
+    metrics::histogram!("curator_request_seconds", "route" => route).record(elapsed.as_secs_f64());
     response
 }
 
@@ -361,10 +408,14 @@ async fn watch_current(state: Arc<AppState>) {
 pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     let bind = state.curator.settings.server.bind.clone();
     let listener = tokio::net::TcpListener::bind(&bind).await?;
-    println!("listening on http://{}", listener.local_addr()?);
+    for line in state.banner(listener.local_addr()?) {
+        println!("{line}");
+    }
     tokio::spawn(watch_current(Arc::clone(&state)));
     let data = state.curator.data.clone();
-    let served = axum::serve(listener, router(state)).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await;
+    // The peer's address is the rate limit's key (`limits::ClientIp`).
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await;
     data.unmark_serving();
     served
 }

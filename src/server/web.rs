@@ -25,7 +25,7 @@ use crate::retrieve::{Hit, Mode, StageScore};
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-const TEMPLATES: [(&str, &str); 7] = [
+const TEMPLATES: [(&str, &str); 8] = [
     ("base.html", include_str!("../../web/templates/base.html")),
     ("ask.html", include_str!("../../web/templates/ask.html")),
     ("search.html", include_str!("../../web/templates/search.html")),
@@ -33,6 +33,7 @@ const TEMPLATES: [(&str, &str); 7] = [
     ("dashboard.html", include_str!("../../web/templates/dashboard.html")),
     ("ingest.html", include_str!("../../web/templates/ingest.html")),
     ("error.html", include_str!("../../web/templates/error.html")),
+    ("key.html", include_str!("../../web/templates/key.html")),
 ];
 
 /// (name, content type, bytes) of every static file.
@@ -69,7 +70,7 @@ fn templates() -> &'static Environment<'static> {
 }
 
 /// Renders a page; autoescaping is on for every `.html` template.
-fn page(status: StatusCode, name: &str, values: minijinja::Value) -> Response {
+pub(super) fn page(status: StatusCode, name: &str, values: minijinja::Value) -> Response {
     let rendered = templates().get_template(name).and_then(|t| t.render(values));
     match rendered {
         Ok(html) => (status, Html(html)).into_response(),

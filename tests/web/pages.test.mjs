@@ -10,6 +10,8 @@ import { chromium } from "playwright-core";
 const BASE = process.env.CURATOR_URL;
 const API_KEY = process.env.CURATOR_API_KEY;
 const SHOTS = process.env.CURATOR_SCREENSHOTS;
+const READ_KEY = process.env.CURATOR_READ_KEY;
+assert.ok(READ_KEY, "CURATOR_READ_KEY must be the server's read key (scripts/test-web.sh sets it)");
 assert.ok(BASE, "CURATOR_URL must name the running server (scripts/test-web.sh sets it)");
 assert.ok(API_KEY, "CURATOR_API_KEY must be the server's key (scripts/test-web.sh sets it)");
 assert.ok(SHOTS, "CURATOR_SCREENSHOTS must name the screenshot folder (scripts/test-web.sh sets it)");
@@ -25,9 +27,11 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-// A page that records every request leaving for another origin and every script error.
-async function openPage(width = 1280, height = 900) {
+// A page that records every request leaving for another origin and every script error. It holds the
+// cookie that signing in at /key sets (the sign-in test walks the form itself).
+async function openPage(width = 1280, height = 900, signedIn = true) {
   const context = await browser.newContext({ viewport: { width, height } });
+  if (signedIn) await context.addCookies([{ name: "curator_key", value: READ_KEY, url: BASE }]);
   const page = await context.newPage();
   page.foreign = [];
   page.errors = [];
@@ -49,6 +53,29 @@ function clean(page) {
   // A script error or a blocked inline script (a CSP violation) would show here.
   assert.deepEqual(page.errors, []);
 }
+
+test("a server with a read key asks a browser for it once, then goes back to the page", async () => {
+  const page = await openPage(1280, 900, false);
+  const response = await page.goto(BASE + "/search?q=milkmaid");
+  assert.equal(response.status(), 401);
+  await page.fill("#key", "not the key");
+  await page.click("button[type=submit]");
+  await page.waitForSelector(".error[role=alert]");
+  await shot(page, "key.png");
+  await page.fill("#key", READ_KEY);
+  await page.click("button[type=submit]");
+  await page.waitForSelector(".result");
+  assert.equal(new URL(page.url()).pathname + new URL(page.url()).search, "/search?q=milkmaid");
+  // The browser logs each 401 above as a failed load; nothing after signing in may fail.
+  page.errors.length = 0;
+  // The page's own script calls (the ask stream) carry the cookie.
+  await page.goto(BASE + "/");
+  await page.fill("#question", "Who painted The Milkmaid?");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(".turn .answer .live, .turn .answer .chip", { timeout: 120_000 });
+  clean(page);
+  await page.context().close();
+});
 
 test("ask: the answer streams, its chips show a hover card and open the record with the passage", async () => {
   const page = await openPage();
@@ -199,7 +226,7 @@ test("ingest: pasted JSONL is added, bad rows are reported with their line, the 
   assert.match(report, /added\s+1/);
   assert.match(report, /pasted\.jsonl:2/);
   await shot(page, "ingest.png");
-  const search = await (await fetch(BASE + "/api/search?q=harbour%20dusk&mode=bm25")).json();
+  const search = await (await fetch(BASE + "/api/search?q=harbour%20dusk&mode=bm25", { headers: { Authorization: "Bearer " + READ_KEY } })).json();
   assert.equal(search.hits[0].record_id, "webtest:1");
   clean(page);
 });
