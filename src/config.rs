@@ -288,11 +288,11 @@ fn merge(base: &mut toml::Table, overlay: toml::Table, prefix: &str) -> Result<(
 }
 
 /// `CURATOR_*` variables that are not settings, and not typos: the binary's own (CONFIG, LOG) and the scripts'.
-const SCRIPT_VARIABLES: [&str; 17] = [
+const SCRIPT_VARIABLES: [&str; 18] = [
     "CURATOR_CORPUS", "CURATOR_SHARED", "CURATOR_QUERY", "CURATOR_SERVE", "CURATOR_TRAIN_RERANKER", "CURATOR_FIT_GATE",
     "CURATOR_TRAIN_VENV", "CURATOR_TEST_VENV", "CURATOR_MODEL_DIR", "CURATOR_TEST_THREADS", "CURATOR_SCREENSHOTS",
     "CURATOR_URL", "CURATOR_API_KEY", "CURATOR_SCHEMA_EXAMPLES", "CURATOR_SCHEMA_ANSWER_EXAMPLES", "CURATOR_CONFIG",
-    "CURATOR_LOG",
+    "CURATOR_LOG", "CURATOR_FAULT_AT",
 ];
 
 /// The `CURATOR_*` names among `names` that are neither a setting nor a script's variable: most likely a

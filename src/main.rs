@@ -314,7 +314,7 @@ fn run(cli: Cli) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&response)?);
             } else {
-                print_search(&response);
+                print_search(&response, &generation);
             }
             // A source filter that names no source the index holds says which ones it does.
             if let Some(source) = source.filter(|s| !generation.manifest.records_per_source.contains_key(s)) {
@@ -733,7 +733,10 @@ fn report_skipped(outcome: &ReadOutcome) {
     }
 }
 
-fn print_search(response: &SearchResponse) {
+/// About three lines of a terminal.
+const SNIPPET_CHARS: usize = 240;
+
+fn print_search(response: &SearchResponse, generation: &curator::index::Generation) {
     if let Some((from, to)) = response.years_from_query {
         println!("(only works of {from}..{to}: the years in the query became a filter; an explicit --filter year=FROM..TO replaces it)");
     }
@@ -759,8 +762,11 @@ fn print_search(response: &SearchResponse) {
             stage(hit.stages.fused),
             stage(hit.stages.rerank)
         );
-        let snippet: String = hit.chunk.text.replace('\n', " / ").chars().take(220).collect();
-        println!("    {snippet}");
+        let snippet = match generation.store.get(&hit.record_id) {
+            Some(stored) => curator::ingest::chunk::snippet(&stored.record, &hit.chunk.text, SNIPPET_CHARS),
+            None => curator::ingest::chunk::cut_between_words(&hit.chunk.text, SNIPPET_CHARS),
+        };
+        println!("    {}", snippet.replace('\n', " "));
     }
     let t = &response.timings;
     println!(

@@ -92,3 +92,50 @@ fn a_second_concurrent_writer_is_refused_not_interleaved() {
     let err = data.lock_writer().err().expect("second writer must be refused");
     assert!(err.to_string().contains("another ingest"), "{err}");
 }
+
+#[test]
+fn an_ingest_stopped_at_each_step_leaves_an_index_that_loads_and_the_next_ingest_completes() {
+    // Issue 11: every step of the commit (text index written, HNSW dumped, manifest, CURRENT switch, old
+    // generation removed) is a point where a crash must leave the previous or the new generation usable.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    common::ingest(&curator, common::sample_records());
+    let data = DataDir::new(dir.path());
+    let known = top_ids(&curator, "a ship towed up the Thames")[0].clone();
+    let ingest = |input: &std::path::Path, fault: Option<&str>| {
+        let mut command = Command::new(common::binary());
+        command.args(["ingest", input.to_str().unwrap()]).env("CURATOR_PATHS_DATA_DIR", dir.path()).stdout(Stdio::null()).stderr(Stdio::piped());
+        if let Some(step) = fault {
+            command.env("CURATOR_FAULT_AT", step);
+        }
+        command.output().unwrap()
+    };
+
+    let mut records = curator.load_generation().unwrap().manifest.records;
+    for (i, step) in curator::index::FAULT_STEPS.iter().enumerate() {
+        let mut record = common::sample_records().remove(i);
+        record.id = format!("sample:fault-{step}");
+        record.title = format!("Written when the ingest stopped at {step}");
+        let input = dir.path().join(format!("{step}.jsonl"));
+        std::fs::write(&input, serde_json::to_string(&record).unwrap()).unwrap();
+
+        let stopped = ingest(&input, Some(step));
+        assert!(!stopped.status.success(), "the ingest did not stop at {step}");
+        assert!(String::from_utf8_lossy(&stopped.stderr).contains(&format!("stopping at {step}")));
+        let generation = curator.load_generation().unwrap_or_else(|e| panic!("no generation loads after a stop at {step}: {e}"));
+        let switched = curator::index::FAULT_STEPS.iter().position(|s| *s == "current-switched").unwrap();
+        let expected = if i >= switched { records + 1 } else { records };
+        assert_eq!(generation.manifest.records, expected, "records served after a stop at {step}");
+        assert_eq!(top_ids(&curator, "a ship towed up the Thames")[0], known, "search changed after a stop at {step}");
+
+        let finished = ingest(&input, None);
+        assert!(finished.status.success(), "the ingest after a stop at {step} failed: {}", String::from_utf8_lossy(&finished.stderr));
+        // Whether the stopped ingest landed or not, the record is now there exactly once.
+        let after = curator.load_generation().unwrap().manifest.records;
+        assert_eq!(after, records + 1, "records after the ingest that followed a stop at {step}");
+        records = after;
+        assert!(curator.load_generation().unwrap().store.get(&record.id).is_some(), "{} is missing after the ingest that followed {step}", record.id);
+        let incomplete = data.generation_dirs().into_iter().filter(|d| !d.join("manifest.json").exists()).count();
+        assert_eq!(incomplete, 0, "leftovers of the ingest stopped at {step} were not removed");
+    }
+}

@@ -184,6 +184,32 @@ fn a_rebuild_from_no_records_is_refused_and_keeps_the_index() {
 }
 
 #[test]
+fn a_rebuild_recovers_from_a_current_that_names_a_missing_or_broken_generation() {
+    // Issue 11: `--rebuild` failed like every other command when CURRENT named a missing generation.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    common::ingest(&curator, common::sample_records());
+    let kept = curator.data.current().unwrap().unwrap();
+
+    std::fs::write(dir.path().join("CURRENT"), "00000099").unwrap();
+    let broken = curator.load_generation().err().expect("a missing generation loaded").to_string();
+    assert!(broken.contains("--rebuild"), "the error does not say how to recover: {broken}");
+    let refused = curator.ingest(common::sample_records(), &[], &IngestOptions::default(), &|_, _| {});
+    assert!(refused.is_err(), "an ingest on top of a missing generation went ahead");
+    let rebuilt = curator.ingest(common::sample_records(), &[], &IngestOptions { rebuild: true }, &|_, _| {}).unwrap();
+    assert_eq!(rebuilt.added, 36);
+    assert_eq!(curator.load_generation().unwrap().manifest.records, 36);
+    assert!(kept.join("manifest.json").is_file(), "the rebuild deleted the last good generation, which rollback could return to");
+
+    // A generation whose files are gone but whose manifest is there.
+    let current = curator.data.current().unwrap().unwrap();
+    std::fs::remove_dir_all(current.join(curator::index::tantivy_dir_name())).unwrap();
+    assert!(curator.load_generation().is_err());
+    curator.ingest(common::sample_records(), &[], &IngestOptions { rebuild: true }, &|_, _| {}).unwrap();
+    assert_eq!(curator.load_generation().unwrap().manifest.records, 36);
+}
+
+#[test]
 fn a_generation_that_does_not_load_back_is_never_switched_to() {
     // Issue 11: a new generation was switched to without being reopened first.
     let dir = tempfile::tempdir().unwrap();

@@ -61,6 +61,32 @@ pub enum IndexError {
     NothingToRollBackTo(PathBuf),
 }
 
+/// The steps of an ingest, in order, at which `CURATOR_FAULT_AT=<step>` stops the process abruptly
+/// (abort: no destructor runs, nothing is flushed), for the fault-injection suite
+/// (`scripts/test-faults.sh`, `tests/crash_safety.rs`). Whatever the step, the previous or the new
+/// generation must load afterwards, and the next ingest must complete.
+pub const FAULT_STEPS: [&str; 10] = [
+    "generation-begun",
+    "embedded",
+    "text-index-written",
+    "hnsw-dumped",
+    "store-written",
+    "files-synced",
+    "manifest-written",
+    "verified",
+    "current-switched",
+    "old-removed",
+];
+
+/// Stops the process here when `CURATOR_FAULT_AT` names `step` (one of [`FAULT_STEPS`]).
+pub fn fault_point(step: &str) {
+    static AT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    if AT.get_or_init(|| std::env::var("CURATOR_FAULT_AT").ok()).as_deref() == Some(step) {
+        eprintln!("CURATOR_FAULT_AT: stopping at {step}");
+        std::process::abort();
+    }
+}
+
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
     move |source| IndexError::Io { path: path.to_path_buf(), source }
 }
@@ -200,7 +226,13 @@ impl DataDir {
                 if dir.join(MANIFEST_FILE).is_file() {
                     Ok(Some(dir))
                 } else {
-                    Err(IndexError::Corrupt { path, why: format!("names generation {:?}, which is missing", name.trim()) })
+                    Err(IndexError::Corrupt {
+                        path,
+                        why: format!(
+                            "names generation {:?}, which is missing; `curator ingest --rebuild PATH` builds a new index from your records",
+                            name.trim()
+                        ),
+                    })
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -229,8 +261,12 @@ impl DataDir {
     pub fn begin(&self, _lock: &WriterLock) -> Result<NewGeneration, IndexError> {
         let generations = self.generations();
         std::fs::create_dir_all(&generations).map_err(io_err(&generations))?;
-        let current = self.current()?;
-        let current_number = current.as_deref().and_then(generation_number).unwrap_or(0);
+        // A CURRENT that names a missing generation (only a rebuild gets here with one) protects every
+        // complete generation: any of them may be what `curator rollback` should go back to.
+        let current = self.current();
+        let current_broken = current.is_err();
+        let current = current.ok().flatten();
+        let current_number = current.as_deref().and_then(generation_number).unwrap_or(if current_broken { u64::MAX } else { 0 });
         let mut highest = 0;
         let served = self.served_generations();
         for entry in std::fs::read_dir(&generations).map_err(io_err(&generations))?.flatten() {
@@ -270,17 +306,23 @@ impl DataDir {
             }
         }
         sync_tree(&new.dir.join(TANTIVY_DIR))?;
+        fault_point("files-synced");
         let manifest_path = new.dir.join(MANIFEST_FILE);
         let json = serde_json::to_vec_pretty(&manifest).map_err(|e| IndexError::Io { path: manifest_path.clone(), source: e.into() })?;
         write_synced(&manifest_path, &json)?;
         sync_dir(&new.dir)?;
         sync_dir(&self.generations())?;
+        fault_point("manifest-written");
         verify(&new.dir).map_err(|e| IndexError::Corrupt {
             path: new.dir.clone(),
             why: format!("the new generation did not load back, so the index was left as it was: {e}"),
         })?;
+        fault_point("verified");
         self.switch_current(&new.dir)?;
-        self.remove_old(new.number)
+        fault_point("current-switched");
+        self.remove_old(new.number)?;
+        fault_point("old-removed");
+        Ok(())
     }
 
     /// Points `CURRENT` back at the newest complete generation older than the current one (the one an

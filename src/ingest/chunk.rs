@@ -111,3 +111,89 @@ pub fn render_facts(record: &MuseumRecord) -> String {
     }
     facts.join(" ")
 }
+
+/// What a reader sees of a chunk: its body (the header is shown apart), widened to whole sentences of the
+/// record's text, since a chunk cut by size starts and ends mid-sentence (issue 13.3). At most about
+/// `max_chars`; where it still has to cut, it cuts between words and says so with "…".
+pub fn snippet(record: &MuseumRecord, chunk_text: &str, max_chars: usize) -> String {
+    let header = render_header(record);
+    let body = chunk_text.strip_prefix(header.as_str()).unwrap_or(chunk_text).trim();
+    let facts = render_facts(record);
+    let description = record.description.as_deref().map(str::trim).unwrap_or("");
+    // The body is a piece of the facts or of the description (or, for a record in one chunk, both).
+    let widened = [description, facts.as_str()]
+        .into_iter()
+        .find_map(|source| source.find(body).map(|at| widen_to_sentences(source, at, at + body.len(), max_chars)))
+        .unwrap_or_else(|| body.to_string());
+    cut_between_words(&widened, max_chars)
+}
+
+/// `text[start..end]` grown to the sentence boundaries around it, while it stays within `max_chars`.
+fn widen_to_sentences(text: &str, start: usize, end: usize, max_chars: usize) -> String {
+    let sentence_start = text[..start].rfind(['.', '!', '?']).map_or(0, |at| at + 1);
+    let sentence_start = sentence_start + text[sentence_start..start].len() - text[sentence_start..start].trim_start().len();
+    let sentence_end = if text[..end].ends_with(['.', '!', '?']) {
+        end
+    } else {
+        text[end..].find(['.', '!', '?']).map_or(text.len(), |at| end + at + 1)
+    };
+    let (mut from, mut to) = (start, end);
+    if text[sentence_start..to].chars().count() <= max_chars {
+        from = sentence_start;
+    }
+    if text[from..sentence_end].chars().count() <= max_chars {
+        to = sentence_end;
+    }
+    let mut out = String::new();
+    if from > 0 && from == start && !text[..from].trim_end().ends_with(['.', '!', '?']) {
+        out.push('…');
+    }
+    out.push_str(text[from..to].trim());
+    if to < text.len() && to == end && !out.ends_with(['.', '!', '?']) {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` when it has at most `max_chars` characters; else its first words within that, and "…".
+pub fn cut_between_words(text: &str, max_chars: usize) -> String {
+    if text.chars().count() <= max_chars {
+        return text.to_string();
+    }
+    let cut: String = text.chars().take(max_chars).collect();
+    let cut = cut.rfind(char::is_whitespace).map_or(cut.as_str(), |at| &cut[..at]).trim_end();
+    format!("{cut}…")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(description: &str) -> MuseumRecord {
+        MuseumRecord {
+            id: "t:1".into(),
+            source: "t".into(),
+            title: "A Title".into(),
+            makers: vec!["A Maker".into()],
+            date: Some("1650".into()),
+            description: Some(description.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_snippet_starts_and_ends_at_sentence_boundaries() {
+        // Regression (issue 13.3): snippets began and ended mid-sentence, as the size budget cut them.
+        let r = record("It hung in Delft. The second sentence is long and was cut in the middle by the budget. Third one. Fourth.");
+        let chunk = format!("{}\nwas cut in the middle by the budget. Third", render_header(&r));
+        assert_eq!(snippet(&r, &chunk, 300), "The second sentence is long and was cut in the middle by the budget. Third one.");
+    }
+
+    #[test]
+    fn a_snippet_that_cannot_reach_a_boundary_says_it_was_cut() {
+        let r = record("Words before the piece and the piece itself goes on and on without a stop");
+        let chunk = format!("{}\nthe piece itself goes on", render_header(&r));
+        assert_eq!(snippet(&r, &chunk, 30), "…the piece itself goes on…");
+        assert_eq!(cut_between_words("one two three four", 10), "one two…");
+    }
+}

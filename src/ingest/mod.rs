@@ -18,7 +18,7 @@ use crate::embed::Embedder;
 use crate::index::store::{Chunk, ChunkId, RecordStore};
 use crate::index::text::{link_index_files, TextIndex};
 use crate::index::vector::VectorIndex;
-use crate::index::{hnsw_basename, tantivy_dir_name, DataDir, Generation, IndexError, Manifest, FORMAT_VERSION};
+use crate::index::{fault_point, hnsw_basename, tantivy_dir_name, DataDir, Generation, IndexError, Manifest, FORMAT_VERSION};
 use crate::models::ModelError;
 use crate::records::MuseumRecord;
 pub use chunk::Chunker;
@@ -128,9 +128,11 @@ impl Ingestor<'_> {
         let lock = self.data.lock_writer()?;
         let mut report = IngestReport::default();
         let started = Instant::now();
-        let previous = match (options.rebuild, self.data.current()?) {
-            (false, Some(dir)) => Some(Generation::load(&dir, self.embedder.identity())?),
-            _ => None,
+        // A rebuild reads nothing of the current generation, so it also recovers an index whose CURRENT
+        // names a missing or broken generation.
+        let previous = match options.rebuild {
+            false => self.data.current()?.map(|dir| Generation::load(&dir, self.embedder.identity())).transpose()?,
+            true => None,
         };
         report.timings.load_previous = started.elapsed();
         if let Some(prev) = &previous {
@@ -176,6 +178,7 @@ impl Ingestor<'_> {
             return Ok(report);
         }
         let new = self.data.begin(&lock)?;
+        fault_point("generation-begun");
 
         let t = Instant::now();
         let texts: Vec<Vec<String>> = changed.par_iter().map(|(r, _, _)| self.chunker.chunk(r)).collect();
@@ -222,6 +225,7 @@ impl Ingestor<'_> {
         }
         drop(known);
         report.timings.embed = t.elapsed();
+        fault_point("embedded");
 
         // The new record store.
         let (mut store, prev_text_dir, prev_vectors) = match previous {
@@ -262,6 +266,7 @@ impl Ingestor<'_> {
         }
         text.commit(writer)?;
         report.timings.text_index = t.elapsed();
+        fault_point("text-index-written");
 
         // Vector index: the previous graph plus the new points, or a rebuild when tombstones pile up.
         let t = Instant::now();
@@ -286,7 +291,9 @@ impl Ingestor<'_> {
 
         let t = Instant::now();
         let hnsw_basename = if vectors.is_empty() { None } else { Some(vectors.dump(&new.dir, hnsw_basename())?) };
+        fault_point("hnsw-dumped");
         store.save(&new.dir)?;
+        fault_point("store-written");
         let manifest = manifest_for(&store, &vectors, hnsw_basename, new.number, self);
         let identity = self.embedder.identity();
         self.data.commit(&lock, &new, manifest, |dir| Generation::load(dir, identity).map(|_| ()))?;

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::{AppError, AppState};
 use crate::generate::citations::content_words;
 use crate::index::{disk_size, Filters};
-use crate::ingest::chunk::render_header;
+use crate::ingest::chunk::{cut_between_words, snippet};
 use crate::retrieve::rerank::probability;
 use crate::retrieve::{Hit, Mode, StageScore};
 
@@ -47,6 +47,9 @@ const STATIC_FILES: [(&str, &str, &str); 5] = [
 
 /// The search page's modes; `hybrid+rerank` is hybrid retrieval reordered by the cross-encoder.
 const MODES: [&str; 4] = ["hybrid+rerank", "hybrid", "bm25", "dense"];
+
+/// The longest snippet a search card shows, in characters.
+const SNIPPET_CHARS: usize = 320;
 
 /// Results a search page shows.
 const PAGE_RESULTS: usize = 10;
@@ -284,12 +287,18 @@ pub async fn search_page(State(state): State<Arc<AppState>>, query: Result<Query
         } else {
             None
         };
-        let headers: Vec<String> =
-            after.hits.iter().map(|h| generation.store.get(&h.record_id).map(|s| render_header(&s.record)).unwrap_or_default()).collect();
-        Ok::<_, crate::retrieve::SearchError>((after, before, headers))
+        let snippets: Vec<String> = after
+            .hits
+            .iter()
+            .map(|h| match generation.store.get(&h.record_id) {
+                Some(stored) => snippet(&stored.record, &h.chunk.text, SNIPPET_CHARS),
+                None => cut_between_words(&h.chunk.text, SNIPPET_CHARS),
+            })
+            .collect();
+        Ok::<_, crate::retrieve::SearchError>((after, before, snippets))
     })
     .await;
-    let (after, before, headers) = match searched {
+    let (after, before, snippets) = match searched {
         Ok(Ok(found)) => found,
         Ok(Err(e)) => return page(StatusCode::BAD_REQUEST, "search.html", context! { searched => false, error => e.to_string(), ..base }),
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &format!("the search failed: {e}")),
@@ -298,9 +307,8 @@ pub async fn search_page(State(state): State<Arc<AppState>>, query: Result<Query
     let cards: Vec<ResultCard> = after
         .hits
         .iter()
-        .zip(&headers)
-        .map(|(hit, header): (&Hit, &String)| {
-            let body = hit.chunk.text.strip_prefix(header.as_str()).unwrap_or(&hit.chunk.text).trim();
+        .zip(&snippets)
+        .map(|(hit, body): (&Hit, &String)| {
             ResultCard {
                 rank: hit.rank,
                 record_id: hit.record_id.clone(),
