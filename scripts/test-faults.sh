@@ -21,9 +21,11 @@ tate="${CURATOR_SHARED:-../shared}/corpus/tate/tate_artworks.jsonl"
 [ -f "$tate" ] || { echo "test-faults: $tate is missing (../shared beside the repository)" >&2; exit 1; }
 
 cargo build --release --locked --quiet
-curator="$CARGO_TARGET_DIR/release/curator"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# A copy: a build into the shared target while the suite runs must not swap the binary under it.
+curator="$work/curator"
+cp "$CARGO_TARGET_DIR/release/curator" "$curator"
 export CURATOR_PATHS_DATA_DIR="$work/data"
 "$curator" ingest corpus/sample.jsonl >/dev/null
 
@@ -68,7 +70,7 @@ n=1
 for i in $(seq 1 "$kills"); do
   at=$(python3 -c "import random; r=random.Random($seed*1000+$i); print(round($length * ($i - 0.5 + r.uniform(-0.4, 0.4)) / $kills, 2))")
   file="$(slice_file $n)"; n=$((n + 1))
-  before=$(records)
+  before=$(records || echo 0)
   "$curator" ingest "$file" >/dev/null 2>&1 &
   pid=$!
   sleep "$at"
@@ -78,7 +80,7 @@ for i in $(seq 1 "$kills"); do
 done
 for step in $(sed -n '/^pub const FAULT_STEPS/,/^];/p' src/index/mod.rs | grep -o '"[a-z-]*"' | tr -d '"'); do
   file="$(slice_file $n)"; n=$((n + 1))
-  before=$(records)
+  before=$(records || echo 0)
   CURATOR_FAULT_AT="$step" "$curator" ingest "$file" >/dev/null 2>&1 || true
   after_stop "CURATOR_FAULT_AT=$step" "$file" "$before"
 done

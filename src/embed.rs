@@ -27,8 +27,11 @@ pub struct EmbeddingIdentity {
 }
 
 pub struct Embedder {
-    // fastembed's `embed` takes `&mut self`: one session, one caller at a time.
-    model: Mutex<TextEmbedding>,
+    // fastembed's `embed` takes `&mut self`: one session, one caller at a time. Two sessions of the same
+    // model, so that a question's embedding never waits behind an ingest's thousands of chunks (issue 11:
+    // the lock was held for a whole group of 1,024 records while searches waited).
+    interactive: Mutex<TextEmbedding>,
+    bulk: Mutex<TextEmbedding>,
     tokenizer: tokenizers::Tokenizer,
     identity: EmbeddingIdentity,
     batch_size: usize,
@@ -55,10 +58,12 @@ impl Embedder {
             options = options.with_intra_threads(settings.threads);
         }
         let load_error = |why: String| ModelError::Load { path: onnx_path.clone(), why };
-        let model = TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| load_error(e.to_string()))?;
+        let interactive = TextEmbedding::try_new_from_user_defined(model.clone(), options.clone()).map_err(|e| load_error(e.to_string()))?;
+        let bulk = TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| load_error(e.to_string()))?;
         let tokenizer = tokenizers::Tokenizer::from_bytes(&tokenizer_json).map_err(|e| load_error(e.to_string()))?;
         Ok(Embedder {
-            model: Mutex::new(model),
+            interactive: Mutex::new(interactive),
+            bulk: Mutex::new(bulk),
             tokenizer,
             identity: EmbeddingIdentity { model_id: EMBEDDING_MODEL_ID.into(), sha256, dimensions: DIMENSIONS },
             batch_size: settings.batch_size,
@@ -74,18 +79,22 @@ impl Embedder {
         &self.tokenizer
     }
 
-    /// Embeds `texts`, calling `progress` with the number done after each batch. Output order = input order.
-    pub fn embed_with_progress(
-        &self,
-        texts: &[&str],
-        mut progress: impl FnMut(usize),
-    ) -> Result<Vec<Vec<f32>>, ModelError> {
+    /// Embeds many `texts` (an ingest's chunks) on the bulk session. Output order = input order.
+    pub fn embed_bulk(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.embed_on(&self.bulk, texts)
+    }
+
+    /// Embeds a few `texts` at question time (evidence, citation checks) on the interactive session.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
+        self.embed_on(&self.interactive, texts)
+    }
+
+    fn embed_on(&self, session: &Mutex<TextEmbedding>, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
         // Sorting by length keeps each batch's padding (to its longest text) small.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
         let mut out = vec![Vec::new(); texts.len()];
-        let mut model = self.model.lock().map_err(|_| ModelError::Inference("embedding model lock poisoned".into()))?;
-        let mut done = 0;
+        let mut model = session.lock().map_err(|_| ModelError::Inference("embedding model lock poisoned".into()))?;
         for batch in order.chunks(self.batch_size) {
             let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
             let vectors = model
@@ -94,14 +103,8 @@ impl Embedder {
             for (&i, v) in batch.iter().zip(vectors) {
                 out[i] = unit(v);
             }
-            done += batch.len();
-            progress(done);
         }
         Ok(out)
-    }
-
-    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, ModelError> {
-        self.embed_with_progress(texts, |_| {})
     }
 
     pub fn embed_one(&self, text: &str) -> Result<Vec<f32>, ModelError> {

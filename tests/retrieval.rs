@@ -171,3 +171,25 @@ fn a_year_range_in_the_query_becomes_a_filter_and_the_response_says_so() {
     assert_eq!(response.years_from_query, None, "an explicit year filter is not replaced");
     assert_eq!(response.filters.year_from, Some(1800));
 }
+
+#[test]
+fn a_question_is_embedded_while_an_ingest_embeds_its_chunks() {
+    // Regression (issue 11): one embedding session served both, and an ingest held it for a whole group
+    // of 1,024 records while every search waited.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    let texts: Vec<String> = (0..1500).map(|i| format!("chunk {i}: a harbour at dusk with boats resting, painted in oil on canvas")).collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let ingest_done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            curator.embedder.embed_bulk(&texts).unwrap();
+            ingest_done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        // Let the bulk embedding take its session first.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let vector = curator.embedder.embed_one("a lonely figure on a beach").unwrap();
+        assert_eq!(vector.len(), curator.embedder.identity().dimensions);
+        assert!(!ingest_done.load(std::sync::atomic::Ordering::SeqCst), "the question waited for the ingest's embedding to finish");
+    });
+}

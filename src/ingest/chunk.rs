@@ -123,7 +123,8 @@ pub fn snippet(record: &MuseumRecord, chunk_text: &str, max_chars: usize) -> Str
     // The body is a piece of the facts or of the description (or, for a record in one chunk, both).
     let widened = [description, facts.as_str()]
         .into_iter()
-        .find_map(|source| source.find(body).map(|at| widen_to_sentences(source, at, at + body.len(), max_chars)))
+        // Two characters kept for the "…" marks, so that a whole widened sentence is not cut again.
+        .find_map(|source| source.find(body).map(|at| widen_to_sentences(source, at, at + body.len(), max_chars.saturating_sub(2))))
         .unwrap_or_else(|| body.to_string());
     cut_between_words(&widened, max_chars)
 }

@@ -203,7 +203,7 @@ impl Ingestor<'_> {
         for group in texts.chunks(EMBED_GROUP) {
             let missing: Vec<&str> =
                 group.iter().flatten().map(String::as_str).filter(|t| !known.contains_key(t)).collect();
-            let computed = self.embedder.embed(&missing)?;
+            let computed = self.embedder.embed_bulk(&missing)?;
             if computed.len() != missing.len() {
                 return Err(ModelError::Inference(format!("{} vectors for {} texts", computed.len(), missing.len())).into());
             }

@@ -1,9 +1,10 @@
 //! Who may use the server. Two keys, as Qdrant has them: `server.api_key` (admin: ingest, deletes, the
 //! readers' ratings) and `server.read_key` (asking, searching and the pages). With no read key everything
 //! but the admin routes is open, which is the right default on 127.0.0.1; bound beyond loopback, set one.
-//! API clients send `Authorization: Bearer <key>`; a browser signs in once at /key, which keeps the key
-//! in an HttpOnly, SameSite=Strict cookie that the pages' own requests carry. The admin key opens the
-//! reading routes too. Keys are compared in constant time and never printed.
+//! API clients send `Authorization: Bearer <key>`; a browser signs in once at /key with the read key,
+//! which it keeps in an HttpOnly, SameSite=Strict cookie that the pages' own requests carry (the admin key
+//! is never put in a cookie). The admin key opens the reading routes too, as a bearer token. Keys are
+//! compared in constant time and never printed.
 
 use std::sync::Arc;
 
@@ -45,7 +46,7 @@ pub async fn require_read_key(State(state): State<Arc<AppState>>, request: Reque
         let given = given.as_bytes();
         constant_time_eq(given, server.read_key.as_bytes()) || (!server.api_key.is_empty() && constant_time_eq(given, server.api_key.as_bytes()))
     };
-    if bearer(headers).is_some_and(opens) || cookie(headers, KEY_COOKIE).is_some_and(opens) {
+    if bearer(headers).is_some_and(opens) || cookies(headers, KEY_COOKIE).any(opens) {
         return next.run(request).await;
     }
     let path = request.uri().path();
@@ -81,10 +82,12 @@ pub async fn sign_in(State(state): State<Arc<AppState>>, form: Result<Form<KeyFo
     };
     let next = same_site_path(form.next.as_deref());
     let server = &state.curator.settings.server;
+    if server.read_key.is_empty() {
+        // Nothing to sign in to; and the admin key is never kept in a browser's cookie.
+        return Redirect::to(next).into_response();
+    }
     let given = form.key.trim();
-    let right = !given.is_empty()
-        && [&server.read_key, &server.api_key].iter().any(|key| !key.is_empty() && constant_time_eq(given.as_bytes(), key.as_bytes()));
-    if !right {
+    if !constant_time_eq(given.as_bytes(), server.read_key.as_bytes()) {
         return key_form(StatusCode::UNAUTHORIZED, next, Some("That key does not open this server."));
     }
     // The cookie's value is sent back by the browser only; a key with characters a cookie cannot hold is
@@ -104,8 +107,17 @@ fn key_form(status: StatusCode, next: &str, error: Option<&str>) -> Response {
 
 /// `next` when it is a path on this server; "/" otherwise, so the form cannot send anyone elsewhere.
 fn same_site_path(next: Option<&str>) -> &str {
+    // Browsers drop tabs and newlines from a Location, so "/\t/evil.example" would become "//evil.example":
+    // no whitespace or control character at all.
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.chars().any(|c| c.is_whitespace() || c.is_control()) =>
+        {
+            path
+        }
         _ => "/",
     }
 }
@@ -114,13 +126,14 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// Every value of the cookie `name` (a browser may send two, of different paths).
+fn cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+        .filter_map(move |pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

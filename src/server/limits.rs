@@ -21,7 +21,7 @@ use tower_governor::{GovernorError, GovernorLayer};
 use super::AppError;
 use crate::config::ServerSettings;
 
-/// The peer's IP address. Forwarding headers are not trusted (any client could set them), so behind a
+/// The peer's IP address (its /64 for IPv6). Forwarding headers are not trusted (any client could set them), so behind a
 /// reverse proxy all clients share the proxy's allowance. A request without connection info (the router
 /// called in-process, as the tests do) counts as this machine's.
 #[derive(Debug, Clone, Copy)]
@@ -31,10 +31,12 @@ impl KeyExtractor for ClientIp {
     type Key = IpAddr;
 
     fn extract<T>(&self, request: &Request<T>) -> Result<IpAddr, GovernorError> {
-        Ok(request
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(address)| address.ip()))
+        let ip = request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(address)| address.ip());
+        // One IPv6 client usually holds a whole /64: its addresses share one allowance.
+        Ok(match ip {
+            IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1))),
+            v4 => v4,
+        })
     }
 }
 

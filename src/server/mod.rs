@@ -114,9 +114,14 @@ impl AppState {
     /// before the address).
     pub fn banner(&self, address: std::net::SocketAddr) -> Vec<String> {
         let curator = &self.curator;
-        let index = match self.generation() {
-            Ok(g) => format!("{} records, {} chunks (generation {})", g.store.record_count(), g.store.live_chunk_count(), g.manifest.generation),
-            Err(_) => format!("empty: add records with `curator ingest PATH`, or upload a file at http://{address}/ingest"),
+        let index = match (self.generation(), curator.data.current()) {
+            (Ok(g), _) => format!("{} records, {} chunks (generation {})", g.store.record_count(), g.store.live_chunk_count(), g.manifest.generation),
+            (Err(_), Ok(None)) => format!("empty: add records with `curator ingest PATH`, or upload a file at http://{address}/ingest"),
+            (Err(_), Err(e)) => format!("does not load: {e}"),
+            (Err(_), Ok(Some(dir))) => match curator.load_generation() {
+                Err(e) => format!("does not load: {e}"),
+                Ok(_) => format!("{} appeared while starting; it is served from the next check", dir.display()),
+            },
         };
         let mut lines = vec![
             format!("curator {} is listening on http://{address}", env!("CARGO_PKG_VERSION")),
@@ -170,16 +175,16 @@ pub fn router(state: Arc<AppState>) -> Router {
         // Open: what a browser needs to sign in, and what monitors read.
         .route("/key", get(access::key_page).post(access::sign_in))
         .route("/static/{file}", get(web::static_file))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics_text))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { AppError::NotFound("no such route; see /openapi.json".into()) })
         .method_not_allowed_fallback(|method: axum::http::Method, uri: axum::http::Uri| async move {
             AppError::MethodNotAllowed(format!("{method} is not allowed on {}; see /openapi.json", uri.path()))
         })
         .layer(DefaultBodyLimit::max(server.max_body_bytes));
+    // What monitors read stays outside the cap, so that a busy server is not taken for a dead one.
+    let monitoring = Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics_text));
     // Outermost last: every request is logged and counted, then rate limited, then capped.
-    let limited = limits::with_rate_limit(limits::with_concurrency_cap(routes, &server), &server);
+    let limited = limits::with_rate_limit(limits::with_concurrency_cap(routes, &server).merge(monitoring), &server);
     limited.layer(middleware::from_fn(web::security_headers)).layer(middleware::from_fn(count_requests)).with_state(state)
 }
 
