@@ -4,7 +4,8 @@
 #   1. wrk, 64 connections for DURATION seconds (default 60) on /api/search, the queries of
 #      eval/bench_queries.txt in turn, reranking as served; the rate limit is off for this run, since all
 #      64 connections come from one address (run 2 shows it on);
-#   2. the same for 10 s with the default rate limit: the excess gets 429, each with Retry-After;
+#   2. the same for 10 s with the default rate limit, then a burst on a quick route: the excess gets 429,
+#      with Retry-After;
 #   3. an /api/ask flood: 16 clients asking at once for DURATION seconds, beyond the model's queue
 #      (generation.queue_depth): every reply must be 200, 429 or 503, and every 429 and 503 carries
 #      Retry-After;
@@ -23,14 +24,14 @@ fi
 cargo build --release --locked --quiet
 binary_copy="$(mktemp)"
 # A copy: a build into the shared target while the benchmark runs must not swap the binary under it.
-cp "$CARGO_TARGET_DIR/release/curator" "$binary_copy"
+cp "$CARGO_TARGET_DIR/release/curator" "$binary_copy" && chmod +x "$binary_copy"
 curator="$binary_copy"
-"$curator" stats >/dev/null 2>&1 || { echo "bench-load: the configured index does not load; run scripts/run.sh (or curator ingest) first" >&2; exit 1; }
+"$curator" stats >/dev/null 2>"$binary_copy.err" || { cat "$binary_copy.err" >&2; echo "bench-load: the configured index does not load (above); scripts/run.sh builds it" >&2; exit 1; }
 
 work="$(mktemp -d)"
 server_pid=""
 stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; server_pid=""; }
-trap 'stop; rm -rf "$work" "$binary_copy"' EXIT
+trap 'stop; rm -rf "$work" "$binary_copy" "$binary_copy.err"' EXIT
 # start LOG: `curator serve` on a free loopback port, waits for /healthz; sets port and server_pid.
 start() {
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -86,7 +87,9 @@ stop
 echo "== 2. /api/search, 64 connections, 10 s, default rate limit"
 start "$work/serve2.log"
 search_run "search, 64 connections, 10 s, default rate limit" 10
-[ "$last_errors" -eq 0 ] && [ "$last_non2xx" -gt 0 ] || { echo "FAIL: the rate limit did not answer 429" >&2; failures=$((failures + 1)); }
+# Reranked searches are slower than the limit's 20 a second on 2 cores, so this run may see no 429: the
+# burst below, on a quick route, must.
+[ "$last_errors" -eq 0 ] || { echo "FAIL: errors under load" >&2; failures=$((failures + 1)); }
 # A burst past the allowance from one client: its first 429 must say when to come back.
 python3 - "$port" <<'PY' || { echo "FAIL: no 429 with Retry-After in a burst" >&2; failures=$((failures + 1)); }
 import sys, urllib.error, urllib.request

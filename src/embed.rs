@@ -57,6 +57,8 @@ impl Embedder {
         if settings.threads > 0 {
             options = options.with_intra_threads(settings.threads);
         }
+        let (key, value) = crate::models::spinning(settings.spin);
+        options = options.with_session_config(key, value);
         let load_error = |why: String| ModelError::Load { path: onnx_path.clone(), why };
         let interactive = TextEmbedding::try_new_from_user_defined(model.clone(), options.clone()).map_err(|e| load_error(e.to_string()))?;
         let bulk = TextEmbedding::try_new_from_user_defined(model, options).map_err(|e| load_error(e.to_string()))?;

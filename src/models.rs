@@ -63,3 +63,9 @@ pub fn onnxruntime(library: &Path) -> Result<ort::environment::Environment, Mode
     });
     env.clone().map_err(|why| ModelError::Runtime { path: library.to_path_buf(), why })
 }
+
+/// The ONNX Runtime session entry that lets its intra-op threads spin after a call (`spin`) or not. On 2
+/// cores shared with llama.cpp, spinning threads slow the prompt evaluation that follows reranking.
+pub fn spinning(spin: bool) -> (&'static str, &'static str) {
+    ("session.intra_op.allow_spinning", if spin { "1" } else { "0" })
+}

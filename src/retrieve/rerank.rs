@@ -70,6 +70,8 @@ impl Reranker {
         if settings.threads > 0 {
             options.intra_threads = Some(settings.threads);
         }
+        let (key, value) = crate::models::spinning(settings.spin);
+        options = options.with_session_config(key, value);
         let model = TextRerank::try_new_from_user_defined(UserDefinedRerankingModel::new(onnx, tokenizer_files), options)
             .map_err(|e| ModelError::Load { path: onnx_path.clone(), why: e.to_string() })?;
         Ok(Reranker {
