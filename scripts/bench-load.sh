@@ -26,12 +26,15 @@ binary_copy="$(mktemp)"
 # A copy: a build into the shared target while the benchmark runs must not swap the binary under it.
 cp "$CARGO_TARGET_DIR/release/curator" "$binary_copy" && chmod +x "$binary_copy"
 curator="$binary_copy"
+# And of the settings it was built with, for the same reason.
+cp config.toml "$binary_copy.toml"
+export CURATOR_CONFIG="$binary_copy.toml"
 "$curator" stats >/dev/null 2>"$binary_copy.err" || { cat "$binary_copy.err" >&2; echo "bench-load: the configured index does not load (above); scripts/run.sh builds it" >&2; exit 1; }
 
 work="$(mktemp -d)"
 server_pid=""
 stop() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; server_pid=""; }
-trap 'stop; rm -rf "$work" "$binary_copy" "$binary_copy.err"' EXIT
+trap 'stop; rm -rf "$work" "$binary_copy" "$binary_copy.err" "$binary_copy.toml"' EXIT
 # start LOG: `curator serve` on a free loopback port, waits for /healthz; sets port and server_pid.
 start() {
   port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

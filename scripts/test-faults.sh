@@ -20,12 +20,16 @@ out="${OUT:-eval/results/faults.md}"
 tate="${CURATOR_SHARED:-../shared}/corpus/tate/tate_artworks.jsonl"
 [ -f "$tate" ] || { echo "test-faults: $tate is missing (../shared beside the repository)" >&2; exit 1; }
 
-cargo build --release --locked --quiet
+# BINARY: a curator binary to test instead of building one (while another build holds the target).
+[ -n "${BINARY:-}" ] || cargo build --release --locked --quiet
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 # A copy: a build into the shared target while the suite runs must not swap the binary under it.
 curator="$work/curator"
-cp "$CARGO_TARGET_DIR/release/curator" "$curator"
+cp "${BINARY:-$CARGO_TARGET_DIR/release/curator}" "$curator"
+# And of the settings it was built with, for the same reason.
+cp config.toml "$work/config.toml"
+export CURATOR_CONFIG="$work/config.toml"
 export CURATOR_PATHS_DATA_DIR="$work/data"
 "$curator" ingest corpus/sample.jsonl >/dev/null
 
