@@ -762,10 +762,7 @@ fn print_search(response: &SearchResponse, generation: &curator::index::Generati
             stage(hit.stages.fused),
             stage(hit.stages.rerank)
         );
-        let snippet = match generation.store.get(&hit.record_id) {
-            Some(stored) => curator::ingest::chunk::snippet(&stored.record, &hit.chunk.text, SNIPPET_CHARS),
-            None => curator::ingest::chunk::cut_between_words(&hit.chunk.text, SNIPPET_CHARS),
-        };
+        let snippet = curator::ingest::chunk::snippet(generation.store.get(&hit.record_id).map(|s| &s.record), &hit.chunk.text, SNIPPET_CHARS);
         println!("    {}", snippet.replace('\n', " "));
     }
     let t = &response.timings;

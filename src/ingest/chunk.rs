@@ -114,8 +114,10 @@ pub fn render_facts(record: &MuseumRecord) -> String {
 
 /// What a reader sees of a chunk: its body (the header is shown apart), widened to whole sentences of the
 /// record's text, since a chunk cut by size starts and ends mid-sentence (issue 13.3). At most about
-/// `max_chars`; where it still has to cut, it cuts between words and says so with "…".
-pub fn snippet(record: &MuseumRecord, chunk_text: &str, max_chars: usize) -> String {
+/// `max_chars`; where it still has to cut, it cuts between words and says so with "…". Without the record
+/// (gone from the store), the chunk's text cut to size.
+pub fn snippet(record: Option<&MuseumRecord>, chunk_text: &str, max_chars: usize) -> String {
+    let Some(record) = record else { return cut_between_words(chunk_text, max_chars) };
     let header = render_header(record);
     let body = chunk_text.strip_prefix(header.as_str()).unwrap_or(chunk_text).trim();
     let facts = render_facts(record);
@@ -157,7 +159,7 @@ fn widen_to_sentences(text: &str, start: usize, end: usize, max_chars: usize) ->
 }
 
 /// `text` when it has at most `max_chars` characters; else its first words within that, and "…".
-pub fn cut_between_words(text: &str, max_chars: usize) -> String {
+fn cut_between_words(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_string();
     }
@@ -187,14 +189,14 @@ mod tests {
         // Regression (issue 13.3): snippets began and ended mid-sentence, as the size budget cut them.
         let r = record("It hung in Delft. The second sentence is long and was cut in the middle by the budget. Third one. Fourth.");
         let chunk = format!("{}\nwas cut in the middle by the budget. Third", render_header(&r));
-        assert_eq!(snippet(&r, &chunk, 300), "The second sentence is long and was cut in the middle by the budget. Third one.");
+        assert_eq!(snippet(Some(&r), &chunk, 300), "The second sentence is long and was cut in the middle by the budget. Third one.");
     }
 
     #[test]
     fn a_snippet_that_cannot_reach_a_boundary_says_it_was_cut() {
         let r = record("Words before the piece and the piece itself goes on and on without a stop");
         let chunk = format!("{}\nthe piece itself goes on", render_header(&r));
-        assert_eq!(snippet(&r, &chunk, 30), "…the piece itself goes on…");
+        assert_eq!(snippet(Some(&r), &chunk, 30), "…the piece itself goes on…");
         assert_eq!(cut_between_words("one two three four", 10), "one two…");
     }
 }

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::{AppError, AppState};
 use crate::generate::citations::content_words;
 use crate::index::{disk_size, Filters};
-use crate::ingest::chunk::{cut_between_words, snippet};
+use crate::ingest::chunk::snippet;
 use crate::retrieve::rerank::probability;
 use crate::retrieve::{Hit, Mode, StageScore};
 
@@ -290,10 +290,7 @@ pub async fn search_page(State(state): State<Arc<AppState>>, query: Result<Query
         let snippets: Vec<String> = after
             .hits
             .iter()
-            .map(|h| match generation.store.get(&h.record_id) {
-                Some(stored) => snippet(&stored.record, &h.chunk.text, SNIPPET_CHARS),
-                None => cut_between_words(&h.chunk.text, SNIPPET_CHARS),
-            })
+            .map(|h| snippet(generation.store.get(&h.record_id).map(|s| &s.record), &h.chunk.text, SNIPPET_CHARS))
             .collect();
         Ok::<_, crate::retrieve::SearchError>((after, before, snippets))
     })
