@@ -352,9 +352,12 @@ async fn a_client_over_its_rate_limit_gets_429_with_retry_after() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_beyond_the_concurrency_cap_gets_503_at_once() {
     // Issue 11: requests beyond what the server can handle queued without bound.
-    let s = server(&[("CURATOR_SERVER_MAX_CONCURRENT_REQUESTS", "1"), ("CURATOR_GENERATION_MAX_ANSWER_TOKENS", "96")], true);
+    let s = server(&[("CURATOR_SERVER_MAX_CONCURRENT_REQUESTS", "1"), ("CURATOR_GENERATION_MAX_ANSWER_TOKENS", "256")], true);
     let question = json!({ "question": "Describe The Night Watch in detail, everything you know.", "k": 5 });
     let in_flight = tokio::spawn(s.router.clone().oneshot(post_json("/api/ask", &question)));
+    // Let the question take the only slot first; otherwise the first probe takes it and the question is
+    // the one refused.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let mut refused = None;
     while !in_flight.is_finished() {
         let (status, headers, body) = send(&s.router, get("/api/records/sample:milkmaid")).await;
