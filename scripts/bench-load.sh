@@ -6,14 +6,15 @@
 #      64 connections come from one address (run 2 shows it on);
 #   2. the same for 10 s with the default rate limit, then a burst on a quick route: the excess gets 429,
 #      with Retry-After;
-#   3. an /api/ask flood: 16 clients asking at once for DURATION seconds, beyond the model's queue
-#      (generation.queue_depth): every reply must be 200, 429 or 503, and every 429 and 503 carries
-#      Retry-After;
+#   3. FLOODS (default 3) /api/ask floods, one after the other on one server: 16 clients asking at once
+#      for DURATION seconds, beyond the model's queue (generation.queue_depth): every reply must be 200,
+#      429 or 503, and every 429 and 503 carries Retry-After; resident memory after the last flood must be
+#      within 10% of that after the first (the first grows it to its working size: model, caches);
 # with the server's resident memory before and after each. Writes OUT (default eval/results/load.md).
 # Needs wrk (Debian's package; installed here when missing). Exits non-zero when a check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 duration="${DURATION:-60}"
 out="${OUT:-eval/results/load.md}"
 if ! command -v wrk >/dev/null; then
@@ -105,10 +106,14 @@ sys.exit(1)
 PY
 stop
 
-echo "== 3. /api/ask flood, 16 clients, ${duration} s"
+floods="${FLOODS:-3}"
+echo "== 3. /api/ask floods, 16 clients, ${duration} s, $floods times"
 CURATOR_SERVER_RATE_LIMIT_PER_SECOND=0 start "$work/serve3.log"
 before=$(rss_mib)
-flood=$(python3 - "$port" "$duration" <<'PY'
+flood_rows=()
+# ask_flood: 16 clients for DURATION seconds; prints the statuses as JSON.
+ask_flood() {
+python3 - "$port" "$duration" <<'PY'
 import json, sys, threading, time, urllib.error, urllib.request
 port, seconds = int(sys.argv[1]), float(sys.argv[2])
 questions = [l.strip() for l in open("eval/bench_queries.txt") if l.strip() and not l.startswith("#")]
@@ -138,11 +143,19 @@ for t in threads: t.start()
 for t in threads: t.join()
 print(json.dumps({"counts": {str(k): v for k, v in sorted(counts.items(), key=lambda kv: str(kv[0]))}, "missing_retry_after": missing_retry}))
 PY
-)
-after=$(rss_mib)
-echo "ask flood: $flood, RSS $before → $after MiB"
-python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if set(d['counts']) <= {'200','429','503'} and d['counts'].get('200', 0) > 0 and d['missing_retry_after'] == 0 else 1)" "$flood" \
-  || { echo "FAIL: the flood got another status, or a 429/503 without Retry-After" >&2; failures=$((failures + 1)); }
+}
+after_first=""
+for round in $(seq 1 "$floods"); do
+  flood=$(ask_flood)
+  after=$(rss_mib)
+  after_first="${after_first:-$after}"
+  echo "ask flood $round: $flood, RSS after $after MiB"
+  python3 -c "import json,sys; d=json.loads(sys.argv[1]); sys.exit(0 if set(d['counts']) <= {'200','429','503'} and d['counts'].get('200', 0) > 0 and d['missing_retry_after'] == 0 else 1)" "$flood" \
+    || { echo "FAIL: flood $round got another status, or a 429/503 without Retry-After" >&2; failures=$((failures + 1)); }
+  flood_rows+=("| $round | $(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(', '.join(f'{k}: {v}' for k, v in d['counts'].items()), '|', d['missing_retry_after'])" "$flood") | $after |")
+done
+[ "$after" -le $((after_first + after_first / 10)) ] \
+  || { echo "FAIL: resident memory grew from $after_first to $after MiB over $floods floods" >&2; failures=$((failures + 1)); }
 stop
 
 mkdir -p "$(dirname "$out")"
@@ -153,7 +166,11 @@ mkdir -p "$(dirname "$out")"
   echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   echo
-  echo "/api/ask flood, 16 clients for ${duration} s (a client told to wait waits Retry-After): statuses $(python3 -c "import json,sys; print(json.loads(sys.argv[1])['counts'])" "$flood"), 429/503 without Retry-After: $(python3 -c "import json,sys; print(json.loads(sys.argv[1])['missing_retry_after'])" "$flood"); resident memory $before → $after MiB."
+  echo "/api/ask floods on one server, each 16 clients for ${duration} s (a client told to wait waits Retry-After); resident memory before the first: $before MiB."
+  echo
+  echo "| flood | statuses | 429/503 without Retry-After | resident MiB after |"
+  echo "|---|---|---|---|"
+  printf '%s\n' "${flood_rows[@]}"
   echo
   echo "$failures failed checks."
 } > "$out"

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Builds llama.cpp's own llama-bench from the sources the llama-cpp-sys-2 crate vendors, with the CPU
-# options that crate's build used (read from its CMake cache), so that `curator bench answer` can put
+# options that crate's build used (read from its CMake cache) and the same vector extensions
+# (scripts/lib/build-env.sh), so that `curator bench answer` can put
 # curator's generation speed next to llama.cpp's for the same model and threads.
 #   scripts/build-llama-bench.sh   -> prints the path of llama-bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
-out="${XDG_CACHE_HOME:-$HOME/.cache}/curator/llama-bench"
+. scripts/lib/build-env.sh
+cpu_flags="${CFLAGS_x86_64_unknown_linux_gnu:-}"
+out="${XDG_CACHE_HOME:-$HOME/.cache}/curator/llama-bench${cpu_flags:+-$(printf '%s' "$cpu_flags" | sha256sum | cut -c1-8)}"
 version="$(grep -A1 '^name = "llama-cpp-sys-2"' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')"
 src="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/llama-cpp-sys-2-"$version"/llama.cpp 2>/dev/null | head -1)"
 [ -d "$src" ] || { echo "build-llama-bench: llama-cpp-sys-2 $version sources not found; run cargo build first" >&2; exit 1; }
@@ -29,7 +31,7 @@ rm -rf "$out/src/tools/llama-bench"
 tar xzf "$out/$sdist" -C "$out/src/tools" --strip-components=4 "llama_cpp_python-0.3.36/vendor/llama.cpp/tools/llama-bench"
 echo 'add_subdirectory(llama-bench)' > "$out/src/tools/CMakeLists.txt"
 src="$out/src"
-flags=(-DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DBUILD_SHARED_LIBS=OFF)
+flags=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS=$cpu_flags" "-DCMAKE_CXX_FLAGS=$cpu_flags" -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DBUILD_SHARED_LIBS=OFF)
 if [ -f "$cache" ]; then
   for option in GGML_NATIVE GGML_AVX GGML_AVX2 GGML_AVX512 GGML_FMA GGML_F16C GGML_BMI2 GGML_SSE42 GGML_LLAMAFILE GGML_OPENMP GGML_CPU_REPACK; do
     value="$(sed -n "s/^$option:BOOL=\(.*\)/\1/p" "$cache")"

@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 what="${1:-main}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 export CURATOR_MODEL_DIR="${CURATOR_PATHS_MODEL_DIR:-${CURATOR_MODEL_DIR:-}}"
 [ -n "$CURATOR_MODEL_DIR" ] || unset CURATOR_MODEL_DIR
 

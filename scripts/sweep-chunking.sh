@@ -5,7 +5,7 @@
 # Writes eval/results/chunking-<size>.json and prints one Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 curator="$CARGO_TARGET_DIR/release/curator"
 shared="${CURATOR_SHARED:-../shared}"
 limit="${LIMIT:-800}"

@@ -12,7 +12,7 @@
 # OUT (default eval/results/faults.md). Outside CI: it takes about 15 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 kills="${KILLS:-20}"
 slice="${SLICE:-1500}"
 seed="${SEED:-20261130}"

@@ -3,7 +3,7 @@
 # tests/openai_client.py with the official openai Python client (pip-installed into a cached venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 curator="$CARGO_TARGET_DIR/release/curator"
 venv="${CURATOR_TEST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/test-venv}"
 

@@ -5,7 +5,7 @@
 # each server-sent event) that the document does not allow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 curator="$CARGO_TARGET_DIR/release/curator"
 [ -x "$curator" ] || { echo "test-schema: $curator is missing; run scripts/setup.sh test first" >&2; exit 1; }
 venv="${CURATOR_TEST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/test-venv}"

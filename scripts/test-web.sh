@@ -5,7 +5,7 @@
 # when missing. Screenshots go to docs/screenshots (CURATOR_SCREENSHOTS overrides).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 curator="$CARGO_TARGET_DIR/release/curator"
 [ -x "$curator" ] || { echo "test-web: $curator is missing; run scripts/setup.sh test first" >&2; exit 1; }
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 cargo test --release --locked -- --test-threads "${CURATOR_TEST_THREADS:-2}"
 scripts/test-openai-client.sh
 scripts/test-schema.sh

@@ -14,7 +14,7 @@
 #   scripts/train-reranker.sh [--steps N] [other train-reranker.py flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 models="${CURATOR_PATHS_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/models}"
 venv="${CURATOR_TRAIN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/train-venv}"
 shared="${CURATOR_SHARED:-../shared}"

@@ -5,7 +5,7 @@
 #   SHARES="0 0.2 0.4 0.6" DEPTHS="10 20 30 50" scripts/tune-rerank.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/target}"
+. scripts/lib/build-env.sh
 curator="$CARGO_TARGET_DIR/release/curator"
 shared="${CURATOR_SHARED:-../shared}"
 depths="$(echo ${DEPTHS:-30} | tr ' ' ',')"

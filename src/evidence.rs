@@ -69,17 +69,20 @@ const MAX_SENTENCES_PER_RECORD: usize = 60;
 /// The evidence chosen for the top records.
 #[derive(Debug, Clone)]
 pub struct Evidence {
-    /// One numbered source per hit, its text the units kept.
+    /// One numbered source for each of the first `given` hits, its text the units kept.
     pub sources: Vec<Source>,
     /// Per hit, the score of its best unit (what the answer gate reads); 0 for a record without units.
     pub best_scores: Vec<f32>,
 }
 
-/// The numbered sources for `hits`: each record's best evidence within `budget_tokens` in all.
+/// The numbered sources for the first `given` of `hits`: each record's best evidence within
+/// `budget_tokens` in all. Every hit's units are scored, so that the answer gate reads the same number of
+/// records however many the model is given.
 pub fn select(
     question: &str,
     generation: &Generation,
     hits: &[Hit],
+    given: usize,
     scorer: &Scorer<'_>,
     budget_tokens: usize,
     count_tokens: &dyn Fn(&str) -> usize,
@@ -108,11 +111,12 @@ pub fn select(
     for (unit, score) in units.iter_mut().zip(scorer.score(question, &scored)?) {
         unit.score = score;
     }
-    let chosen = choose(&units, hits.len(), budget_tokens);
+    let given = given.min(hits.len());
+    let chosen = choose(&units, given, budget_tokens);
     let best_scores = (0..hits.len())
         .map(|record| units.iter().filter(|u| u.record == record).map(|u| u.score).reduce(f32::max).unwrap_or(0.0))
         .collect();
-    let sources = hits
+    let sources = hits[..given]
         .iter()
         .enumerate()
         .map(|(record, hit)| {
@@ -133,8 +137,9 @@ pub fn select(
     Ok(Evidence { sources, best_scores })
 }
 
-/// Indexes of the units to keep: each record's best first (records in rank order), then the best of the
-/// rest, while the budget allows. A unit that does not fit is passed over for a shorter one.
+/// Indexes of the units to keep, of the first `records` records only: each record's best first (records in
+/// rank order), then the best of the rest, while the budget allows. A unit that does not fit is passed
+/// over for a shorter one.
 fn choose(units: &[Unit], records: usize, budget: usize) -> Vec<usize> {
     let mut by_score: Vec<usize> = (0..units.len()).collect();
     by_score.sort_by(|&a, &b| units[b].score.total_cmp(&units[a].score));
@@ -147,7 +152,7 @@ fn choose(units: &[Unit], records: usize, budget: usize) -> Vec<usize> {
         }
     }
     for &i in &by_score {
-        if !chosen.contains(&i) && used + units[i].tokens <= budget {
+        if units[i].record < records && !chosen.contains(&i) && used + units[i].tokens <= budget {
             used += units[i].tokens;
             chosen.push(i);
         }
@@ -183,6 +188,14 @@ mod tests {
         let mut chosen = choose(&units, 2, 30);
         chosen.sort_unstable();
         assert_eq!(chosen, [0, 1, 2], "record 1's best comes before record 0's second");
+    }
+
+    #[test]
+    fn records_scored_for_the_gate_but_not_given_to_the_model_spend_no_budget() {
+        let units = [unit(0, 1, 10, 1.0), unit(1, 1, 10, 9.0), unit(2, 1, 10, 8.0)];
+        let mut chosen = choose(&units, 2, 100);
+        chosen.sort_unstable();
+        assert_eq!(chosen, [0, 1]);
     }
 
     #[test]

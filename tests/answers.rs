@@ -39,7 +39,7 @@ fn evidence_selection_keeps_the_sentence_that_holds_the_fact() {
     let search = curator.search(&generation, &curator.request(question, Mode::Hybrid, Some(3), Default::default())).unwrap();
     let words = |t: &str| t.split_whitespace().count();
     // A budget far below the records' whole text: selection has to choose.
-    let sources = evidence::select(question, &generation, &search.hits, &Scorer::Embedding(&curator.embedder), 60, &words).unwrap().sources;
+    let sources = evidence::select(question, &generation, &search.hits, search.hits.len(), &Scorer::Embedding(&curator.embedder), 60, &words).unwrap().sources;
     let milkmaid = sources.iter().find(|s| s.record_id == "sample:milkmaid").expect("the Milkmaid is among the sources");
     assert!(milkmaid.text.contains("earthenware jug"), "the sentence with the answer was dropped: {:?}", milkmaid.text);
     let total: usize = sources.iter().map(|s| words(&s.text)).sum();
@@ -183,4 +183,32 @@ fn the_gate_declines_an_out_of_collection_question_without_calling_the_model_and
     assert!(!answer.abstained, "a plain title question was declined: {answer:?}");
     assert!(answer.generation.is_some(), "the model was not asked");
     assert!(answer.sources.iter().any(|s| s.record_id == "sample:milkmaid"));
+}
+
+#[test]
+fn the_answer_grammar_lets_abbreviations_and_initials_through_and_nothing_uncited() {
+    // Regression (issue 9): the grammar let a full stop inside a sentence stand only before a digit, so
+    // "the abbot of St. Vaast" came out as "the abbot of St. 2 [1]", and "J. M. W. Turner" could not be
+    // written at all.
+    let dir = tempfile::tempdir().unwrap();
+    let mut curator = sample_curator(dir.path(), &[("CURATOR_GENERATION_MODEL", common::TINY_LLM)]);
+    curator.load_llm().expect("the tiny test model (scripts/fetch-models.sh llm-tiny)");
+    let llm = curator.llm.as_ref().unwrap();
+    let grammar = curator::generate::prompt::Prompts::load(None).unwrap().answer_grammar(3, 4).unwrap();
+    for allowed in [
+        "Jacques Daret painted four panels for the abbot of St. Vaast in Arras [1].",
+        "It is by J. M. W. Turner, c. 1801 and (c. 1802) [2]. It is 1.5 m wide. [3]",
+        "St. Jerome reads in his study [1].",
+    ] {
+        assert!(llm.grammar_accepts(&grammar, allowed).unwrap(), "refused: {allowed}");
+    }
+    for refused in [
+        "Vermeer painted it. It is oil on canvas [1].",
+        "Vermeer painted it [4].",
+        "Vermeer painted it",
+        "Vermeer painted it [1]. It is oil on canvas",
+        "Who painted it? Vermeer did [1].",
+    ] {
+        assert!(!llm.grammar_accepts(&grammar, refused).unwrap(), "allowed: {refused}");
+    }
 }

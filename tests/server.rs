@@ -576,3 +576,32 @@ async fn the_server_serves_an_ingest_made_by_the_command_line() {
     let (status, _, body) = send(&app, get(&format!("/api/records/{last}"))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_index_is_reported_as_broken_not_as_empty() {
+    // Issue 11: the server dropped the error of its first load, so /healthz and every 503 said "the index
+    // is empty" of an index that exists but does not load, and sent its owner the wrong way.
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings_with(dir.path(), &[]);
+    let curator = Curator::open(settings.clone()).expect("models (scripts/fetch-models.sh)");
+    common::ingest(&curator, common::sample_records());
+    let served = curator.data.current().unwrap().expect("a generation");
+    std::fs::remove_file(served.join("manifest.json")).unwrap();
+    let state = AppState::new(curator);
+    let app = router(std::sync::Arc::clone(&state));
+    for uri in ["/healthz", "/api/search?q=milkmaid"] {
+        let (status, _, body) = send(&app, get(uri)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{uri}: {body}");
+        let said = body.to_string();
+        assert!(said.contains("does not load") && said.contains("--rebuild"), "{uri}: {said}");
+        assert!(!said.contains("empty") && !said.contains(&dir.path().display().to_string()), "{uri}: {said}");
+    }
+    // The watcher does not load the same broken generation again every two seconds.
+    assert!(!state.reload_if_changed().unwrap());
+    // A rebuild by another process is picked up and served.
+    let cli = Curator::open(settings).unwrap();
+    cli.ingest(common::sample_records(), &[], &curator::ingest::IngestOptions { rebuild: true }, &|_, _| {}).unwrap();
+    assert!(state.reload_if_changed().unwrap());
+    let (status, _, body) = send(&app, get("/api/search?q=milkmaid")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -168,7 +168,9 @@ impl Curator {
         let retrieval_query = if history.is_empty() { question.to_string() } else { self.rewrite(question, &history)? };
         timings.rewrite_ms = ms(started);
 
-        let search = self.search(generation, &self.request(&retrieval_query, Mode::Hybrid, Some(k), request.filters.clone()))?;
+        // The gate judges the number of records it was fitted on, however many the model is given.
+        let retrieved = self.gate.as_ref().map_or(k, |gate| gate.sources.max(k));
+        let search = self.search(generation, &self.request(&retrieval_query, Mode::Hybrid, Some(retrieved), request.filters.clone()))?;
         timings.retrieval = search.timings.clone();
         // Evidence is chosen before the gate's decision: it reads how well the best units score.
         let evidence_started = Instant::now();
@@ -182,7 +184,7 @@ impl Curator {
             Evidence { sources: Vec::new(), best_scores: Vec::new() }
         } else {
             // Scored against what retrieval searched for: in a conversation, the follow-up spelled out.
-            evidence::select(&retrieval_query, generation, &search.hits, &self.evidence_scorer(), settings.evidence_budget_tokens, &count_tokens)?
+            evidence::select(&retrieval_query, generation, &search.hits, k, &self.evidence_scorer(), settings.evidence_budget_tokens, &count_tokens)?
         };
         timings.evidence_ms = ms(evidence_started);
         let decision = self.decide(&retrieval_query, generation, &search.hits, &evidence.best_scores);

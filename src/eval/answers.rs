@@ -83,6 +83,9 @@ pub struct AnswerRow {
     pub citation_recall: Option<f64>,
     pub supported_share: Option<f32>,
     pub first_token_ms: Option<f64>,
+    /// Prompt tokens the model read, and how many of them it evaluated (the rest were cached).
+    pub prompt_tokens: Option<usize>,
+    pub evaluated_prompt_tokens: Option<usize>,
     pub tokens_per_second: Option<f64>,
     pub relevance: f32,
 }
@@ -191,6 +194,8 @@ pub fn evaluate_answers(
             citation_recall: recall,
             supported_share: answer.supported_share(),
             first_token_ms: answer.timings.first_token_ms,
+            prompt_tokens: answer.generation.as_ref().map(|g| g.prompt_tokens),
+            evaluated_prompt_tokens: answer.generation.as_ref().map(|g| g.prompt_tokens - g.reused_tokens),
             tokens_per_second: answer.generation.as_ref().map(|g| g.tokens_per_second),
             relevance: answer.relevance,
         };

@@ -160,7 +160,7 @@ fn features(curator: &Curator, generation: &Generation, question: &str, hits: &[
     }
     // The best unit's score does not depend on the budget, only the choice of units does.
     let budget = curator.settings.answer.evidence_budget_tokens;
-    let chosen = evidence::select(question, generation, hits, &curator.evidence_scorer(), budget, &|t| t.len() / 4)?;
+    let chosen = evidence::select(question, generation, hits, hits.len(), &curator.evidence_scorer(), budget, &|t| t.len() / 4)?;
     Ok(Some(gate::features(question, generation, hits, &chosen.best_scores)))
 }
 

@@ -155,6 +155,26 @@ impl Llm {
         Ok(Llm { model, template, jobs, waiting, settings: settings.clone(), context_tokens: context_tokens as usize, name })
     }
 
+    /// Whether llama.cpp's grammar engine lets this model write `text` as a whole answer under `grammar`
+    /// (each of its tokens allowed in turn, then the end of the turn). For checking a grammar against the
+    /// answers it must allow and refuse; no decoding happens.
+    pub fn grammar_accepts(&self, grammar: &str, text: &str) -> Result<bool, GenerateError> {
+        let mut sampler = LlamaSampler::grammar(&self.model, grammar, "root").map_err(|e| GenerateError::Grammar(e.to_string()))?;
+        let vocab = self.model.vocab();
+        let allowed = |sampler: &mut LlamaSampler, token: LlamaToken| {
+            let mut alone = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 0.0, 0.0)], false);
+            alone.apply_sampler(sampler);
+            alone.data.first().is_some_and(|t| t.logit().is_finite())
+        };
+        for token in vocab.tokenize(text.as_bytes(), false, false) {
+            if !allowed(&mut sampler, token) {
+                return Ok(false);
+            }
+            sampler.accept(token);
+        }
+        Ok(allowed(&mut sampler, vocab.eos()))
+    }
+
     /// Requests waiting for the worker (the one it is answering not counted).
     pub fn queue_depth(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)

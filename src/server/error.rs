@@ -141,7 +141,7 @@ impl From<FilterError> for AppError {
 
 /// `message` with every word that looks like a file-system path (absolute, or home-relative) replaced by
 /// `[path]`.
-fn redact_paths(message: &str) -> String {
+pub(crate) fn redact_paths(message: &str) -> String {
     message
         .split(char::is_whitespace)
         .map(|word| {

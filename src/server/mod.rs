@@ -29,7 +29,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use crate::app::{Answer, AskEvent, AskRequest, ClosestRecord, Curator};
 use crate::feedback::FeedbackStore;
 use crate::generate::{CheckedSentence, Source};
-use crate::index::Generation;
+use crate::index::{Generation, IndexError};
 pub use error::AppError;
 
 /// The OpenAPI 3.1 description of every route, served at /openapi.json.
@@ -37,8 +37,8 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 
 pub struct AppState {
     pub curator: Curator,
-    /// The generation searches run against; replaced after an ingest.
-    generation: RwLock<Option<Arc<Generation>>>,
+    /// The generation searches run against, or why there is none; replaced after an ingest.
+    served: RwLock<Served>,
     /// One HTTP ingest at a time (the index has its own writer lock across processes).
     ingest_lock: tokio::sync::Mutex<()>,
     /// One generation load at a time.
@@ -51,8 +51,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(curator: Curator) -> Arc<AppState> {
         prometheus();
-        let generation = curator.load_generation().ok().map(Arc::new);
-        if let Some(g) = &generation {
+        let served = Served::load(&curator);
+        if let Ok(g) = &served.generation {
             mark_serving(&curator, g);
         }
         let feedback = match FeedbackStore::open(&curator.settings.data_dir().join("feedback.sqlite")) {
@@ -64,7 +64,7 @@ impl AppState {
         };
         Arc::new(AppState {
             curator,
-            generation: RwLock::new(generation),
+            served: RwLock::new(served),
             ingest_lock: tokio::sync::Mutex::new(()),
             reload_lock: std::sync::Mutex::new(()),
             feedback,
@@ -73,38 +73,89 @@ impl AppState {
     }
 
     fn generation(&self) -> Result<Arc<Generation>, AppError> {
-        self.generation
+        self.served
             .read()
             .map_err(|_| AppError::Internal("generation lock poisoned".into()))?
+            .generation
             .clone()
-            .ok_or_else(|| AppError::Unavailable("the index is empty: ingest records first (curator ingest PATH, or POST /api/ingest)".into()))
+            .map_err(AppError::Unavailable)
     }
 
-    /// Reloads when CURRENT names another generation than the one served: an ingest or a delete made by
-    /// the command line (or another server) is served without a restart. True when it reloaded.
+    /// Reloads when CURRENT names another generation than the one last loaded (or tried): an ingest or a
+    /// delete made by the command line (or another server) is served without a restart. True when it
+    /// reloaded.
     pub fn reload_if_changed(&self) -> Result<bool, AppError> {
-        let current = self.curator.data.current().map_err(|e| AppError::Internal(e.to_string()))?;
-        let served = self.generation.read().map_err(|_| AppError::Internal("generation lock poisoned".into()))?.as_ref().map(|g| g.dir.clone());
-        if current.is_none() || current == served {
+        let current = current_state(&self.curator);
+        let tried = self.served.read().map_err(|_| AppError::Internal("generation lock poisoned".into()))?.tried.clone();
+        if current.is_empty() || current == tried {
             return Ok(false);
         }
         self.reload()?;
-        tracing::info!("now serving {}", current.map(|c| c.display().to_string()).unwrap_or_default());
+        tracing::info!("now serving {current}");
         Ok(true)
     }
 
     /// Loads the generation CURRENT names and serves it. One load at a time, and each reads CURRENT under
     /// the lock, so when the watcher and an HTTP ingest load at once the later load serves the latest
-    /// CURRENT (which moves back after `curator rollback`).
+    /// CURRENT (which moves back after `curator rollback`). When the new generation does not load, the one
+    /// served so far stays served; with none, the reason is what every request is told.
     fn reload(&self) -> Result<(), AppError> {
         let _one_at_a_time = self.reload_lock.lock().map_err(|_| AppError::Internal("reload lock poisoned".into()))?;
-        let fresh = self.curator.load_generation().map_err(|e| AppError::Internal(e.to_string()))?;
-        let mut served = self.generation.write().map_err(|_| AppError::Internal("generation lock poisoned".into()))?;
-        if served.as_ref().is_none_or(|g| g.dir != fresh.dir) {
-            mark_serving(&self.curator, &fresh);
-            *served = Some(Arc::new(fresh));
+        let fresh = Served::load(&self.curator);
+        let mut served = self.served.write().map_err(|_| AppError::Internal("generation lock poisoned".into()))?;
+        match (fresh.generation, &served.generation) {
+            (Ok(g), Ok(old)) if old.dir == g.dir => {}
+            (Ok(g), _) => {
+                mark_serving(&self.curator, &g);
+                served.generation = Ok(g);
+            }
+            (Err(reason), Ok(_)) => {
+                // Remembered, so that the watcher does not load the broken generation every two seconds.
+                served.tried = fresh.tried;
+                return Err(AppError::Internal(reason));
+            }
+            (Err(reason), Err(_)) => {
+                served.generation = Err(reason.clone());
+                served.tried = fresh.tried;
+                return Err(AppError::Internal(reason));
+            }
         }
+        served.tried = fresh.tried;
         Ok(())
+    }
+}
+
+/// The generation a server answers from, or the reason it has none.
+struct Served {
+    /// Err: what `/healthz` and every request that needs the index are told.
+    generation: Result<Arc<Generation>, String>,
+    /// What CURRENT said at the last load ([`current_state`]), loaded or not: the watcher loads again only
+    /// when it says something else.
+    tried: String,
+}
+
+/// The generation CURRENT names, "" when there is none, or why it names none that exists.
+fn current_state(curator: &Curator) -> String {
+    match curator.data.current() {
+        Ok(Some(dir)) => dir.display().to_string(),
+        Ok(None) => String::new(),
+        Err(e) => format!("unreadable: {e}"),
+    }
+}
+
+impl Served {
+    fn load(curator: &Curator) -> Served {
+        let tried = current_state(curator);
+        let generation = match curator.load_generation() {
+            Ok(g) => Ok(Arc::new(g)),
+            Err(IndexError::Empty(_)) => Err("the index is empty: ingest records first (curator ingest PATH, or POST /api/ingest)".to_string()),
+            // Issue 11: this used to be reported as "the index is empty", which sent readers the wrong way.
+            Err(e) => {
+                tracing::error!("the index does not load: {e}");
+                Err(format!("the index does not load ({}); `curator ingest --rebuild PATH` rebuilds it", error::redact_paths(&e.to_string())))
+            }
+        };
+        Served { generation, tried }
     }
 }
 
@@ -117,11 +168,7 @@ impl AppState {
         let index = match (self.generation(), curator.data.current()) {
             (Ok(g), _) => format!("{} records, {} chunks (generation {})", g.store.record_count(), g.store.live_chunk_count(), g.manifest.generation),
             (Err(_), Ok(None)) => format!("empty: add records with `curator ingest PATH`, or upload a file at http://{address}/ingest"),
-            (Err(_), Err(e)) => format!("does not load: {e}"),
-            (Err(_), Ok(Some(dir))) => match curator.load_generation() {
-                Err(e) => format!("does not load: {e}"),
-                Ok(_) => format!("{} appeared while starting; it is served from the next check", dir.display()),
-            },
+            (Err(e), _) => e.to_string(),
         };
         let mut lines = vec![
             format!("curator {} is listening on http://{address}", env!("CARGO_PKG_VERSION")),

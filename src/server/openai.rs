@@ -73,7 +73,7 @@ impl Content {
 }
 
 /// The conversation as curator's ask request.
-fn to_ask_request(chat: ChatRequest) -> Result<AskRequest, AppError> {
+pub fn to_ask_request(chat: ChatRequest) -> Result<AskRequest, AppError> {
     let mut turns = Vec::new();
     for message in &chat.messages {
         match message.role.as_str() {

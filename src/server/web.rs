@@ -243,8 +243,8 @@ pub async fn search_page(State(state): State<Arc<AppState>>, query: Result<Query
             }
         }
     }
-    let generation = state.generation().ok();
-    let sources: Vec<String> = generation.as_ref().map(|g| g.manifest.records_per_source.keys().cloned().collect()).unwrap_or_default();
+    let generation = state.generation();
+    let sources: Vec<String> = generation.as_ref().ok().map(|g| g.manifest.records_per_source.keys().cloned().collect()).unwrap_or_default();
     let filters_given = filter_values.values().any(|v| !v.trim().is_empty());
     let settings = &curator.settings.server;
     let base = context! {
@@ -260,8 +260,9 @@ pub async fn search_page(State(state): State<Arc<AppState>>, query: Result<Query
     if q.trim().is_empty() {
         problem = problem.or(Some("type a query".into()));
     }
-    let Some(generation) = generation else {
-        return page(StatusCode::SERVICE_UNAVAILABLE, "search.html", context! { searched => false, error => "The index is empty: ingest records first.", ..base });
+    let generation = match generation {
+        Ok(g) => g,
+        Err(unavailable) => return page(StatusCode::SERVICE_UNAVAILABLE, "search.html", context! { searched => false, error => unavailable.to_string(), ..base }),
     };
     if let Some(problem) = problem {
         return page(StatusCode::BAD_REQUEST, "search.html", context! { searched => false, error => problem, ..base });
