@@ -45,9 +45,7 @@ if [ "$gate_state" = 3 ]; then
     "$curator" gate status || true
   else
     printf '\n== fit the answer gate (curator gate train; CURATOR_FIT_GATE=0 skips)\n'
-    # The gate reads as many records as `answer.sources` says when it is fitted; the measured gate read 5
-    # (the model is then given the first 3: README "Evidence budget").
-    CURATOR_ANSWER_SOURCES=5 "$curator" gate train --aqua ../shared/eval/aqua/aqua_val.json \
+    "$curator" gate train --aqua ../shared/eval/aqua/aqua_val.json \
       || echo "the answer gate is off: fitting it failed (see above); curator gate train retries"
   fi
 fi

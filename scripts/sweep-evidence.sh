@@ -4,8 +4,10 @@
 # tuned; dev is what the README reports) with `curator eval --answers --per-kind`, the served settings
 # otherwise.
 #   CONFIGS="5:240 5:160 3:160 3:100" PER_KIND=20 scripts/sweep-evidence.sh      (sources:budget)
-# Writes eval/results/evidence-budget-valid-<sources>x<budget>.json and prints one Markdown table (also
-# written to eval/results/evidence-budget-valid.md).
+# Writes eval/results/evidence-budget-valid[-<PER_KIND>]-<sources>x<budget>[-<LABEL>].json and prints one
+# Markdown table (also written to eval/results/evidence-budget-valid[-<PER_KIND>].md; -<PER_KIND> only when
+# it is not 20). LABEL names a variant measured with other settings
+# (e.g. CURATOR_PATHS_PROMPT_DIR): it goes into the file names and the table's budget column.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/build-env.sh
@@ -17,7 +19,9 @@ read -r -a configs <<< "${CONFIGS:-5:240 5:160 3:160 3:100}"
 scratch="$(mktemp -d)"; trap 'rm -rf "$scratch"' EXIT
 cp "${BINARY:-$CARGO_TARGET_DIR/release/curator}" "$scratch/curator"
 mkdir -p eval/results
-table="eval/results/evidence-budget-$part.md"
+# A sweep of another size writes tables and files of its own (the 20-question rows are not comparable).
+size=""; [ "$per_kind" = 20 ] || size="-$per_kind"
+table="eval/results/evidence-budget-$part$size.md"
 header="| sources | evidence budget (tokens) | prompt tokens p50 (evaluated) | first token p50 / p95 | contains gold | token recall | citation precision | supported | answerable answered | unanswerable declined |
 |---|---|---|---|---|---|---|---|---|---|"
 # APPEND=1 adds rows to the table of an earlier sweep (same part and number of questions).
@@ -30,11 +34,11 @@ header="| sources | evidence budget (tokens) | prompt tokens p50 (evaluated) | f
 [ -z "${NOTE:-}" ] || printf '\n%s\n\n%s\n' "$NOTE" "$header" >> "$table"
 for config in "${configs[@]}"; do
   sources="${config%%:*}" budget="${config##*:}"
-  out="eval/results/evidence-budget-$part-${sources}x$budget.json"
+  out="eval/results/evidence-budget-$part$size-${sources}x$budget${LABEL:+-$LABEL}.json"
   CURATOR_ANSWER_SOURCES="$sources" CURATOR_ANSWER_EVIDENCE_BUDGET_TOKENS="$budget" "$scratch/curator" eval "$shared/eval/aqua/aqua_val.json" --part "$part" \
     --answers --per-kind "$per_kind" --json "$out" > /dev/null 2> "$scratch/eval-${sources}x$budget.log" \
     || { tail -20 "$scratch/eval-${sources}x$budget.log" >&2; echo "sweep-evidence: the run with $sources sources and $budget tokens failed" >&2; exit 1; }
-  python3 - "$sources" "$budget" "$out" >> "$table" <<'PY'
+  python3 - "$sources" "$budget${LABEL:+, $LABEL}" "$out" >> "$table" <<'PY'
 import json, statistics, sys
 sources, budget, report = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
 a = report["all"]

@@ -49,9 +49,9 @@ pub enum BenchCommand {
         /// Questions answered (the first N of the file), after one warm-up answer.
         #[arg(long, default_value_t = 10)]
         questions: usize,
-        /// Sources per question.
-        #[arg(long, default_value_t = 5)]
-        k: usize,
+        /// Sources given to the model per question (default: answer.sources, as served).
+        #[arg(long)]
+        k: Option<usize>,
         /// llama-bench binary (scripts/build-llama-bench.sh builds it).
         #[arg(long)]
         llama_bench: Option<PathBuf>,
@@ -289,7 +289,7 @@ struct AnswerFigures {
     prompt_ratio: Option<f64>,
 }
 
-fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k: usize, llama_bench: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
+fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k: Option<usize>, llama_bench: Option<PathBuf>, out: Option<PathBuf>) -> Result<()> {
     let text = std::fs::read_to_string(queries_path).with_context(|| format!("reading {}", queries_path.display()))?;
     let queries: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).take(questions + 1).collect();
     anyhow::ensure!(queries.len() >= 2, "{} needs at least two queries", queries_path.display());
@@ -298,7 +298,7 @@ fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k:
     let generation = curator.load_generation()?;
     let (mut prompt_tokens, mut reused, mut retrieval, mut first, mut prompt_speed, mut speed) = (vec![], vec![], vec![], vec![], vec![], vec![]);
     for (i, query) in queries.iter().enumerate() {
-        let request = crate::app::AskRequest { question: query.to_string(), k: Some(k), ..Default::default() };
+        let request = crate::app::AskRequest { question: query.to_string(), k, ..Default::default() };
         let answer = curator.ask(&generation, &request, &mut |_| true)?;
         let Some(stats) = answer.generation else { continue };
         eprintln!("{}/{} {:.0} ms to first token, {} prompt tokens: {}", i, queries.len() - 1, answer.timings.first_token_ms.unwrap_or(0.0), stats.prompt_tokens, query);
@@ -335,7 +335,7 @@ fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k:
         threads,
         flash_attention: g.flash_attention,
         questions: first.len(),
-        sources: k,
+        sources: k.unwrap_or(curator.settings.answer.sources),
         prompt_tokens_p50,
         reused_tokens_p50,
         retrieval_p50_ms: percentile(&mut retrieval, 0.5),

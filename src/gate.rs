@@ -149,7 +149,7 @@ pub struct Gate {
     pub threshold: f32,
     /// What scored the evidence and records it was fitted on (see [`scorer_key`]).
     pub scorer: String,
-    /// How many retrieved records its features were computed over (answer.sources when it was fitted):
+    /// How many retrieved records its features were computed over ([`RECORDS`] when it was fitted):
     /// a request for more or fewer sources is judged on this many, so the features stay in the range
     /// they were fitted on.
     #[serde(default = "fitted_sources")]
@@ -157,6 +157,11 @@ pub struct Gate {
     /// How it was made and how it measured: data, settings, valid and dev results.
     pub manifest: serde_json::Value,
 }
+
+/// How many retrieved records a gate reads when it is fitted: more than the model is given
+/// (`answer.sources`), since a question the third record does not answer may still be answered by the
+/// fifth, and the gate's features (gaps after the best score) need a few records to mean anything.
+pub const RECORDS: usize = 5;
 
 /// The name of the gate that fits a scorer: the embedding model's checksum (dense scores, and evidence
 /// without a reranker), and the cross-encoder's when there is one.
@@ -169,7 +174,7 @@ pub fn scorer_key(reranker_sha256: Option<&str>, embedding_sha256: &str) -> Stri
 }
 
 fn fitted_sources() -> usize {
-    5
+    RECORDS
 }
 
 /// Where the gate for `scorer` lives in the model cache.
@@ -225,7 +230,7 @@ impl Gate {
 /// Fits a logistic regression on (features, answerable) examples: features standardised on these
 /// examples, full-batch gradient descent with an L2 penalty for a fixed number of steps from zero, so the
 /// same examples always give the same gate. The threshold is left at 0.5 for the caller to choose.
-pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str, sources: usize) -> Result<Gate, GateError> {
+pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str) -> Result<Gate, GateError> {
     let n = FEATURES.len();
     if examples.iter().any(|(x, _)| x.len() != n) {
         return Err(GateError::Fit(format!("every example needs {n} features")));
@@ -280,7 +285,7 @@ pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str, s
         bias: bias as f32,
         threshold: 0.5,
         scorer: scorer.to_string(),
-        sources,
+        sources: RECORDS,
         manifest: serde_json::Value::Null,
     })
 }
@@ -328,7 +333,7 @@ mod tests {
     #[test]
     fn a_fitted_gate_orders_examples_by_the_feature_that_separates_them() {
         let examples: Vec<_> = (0..40).map(|i| example(i as f32 / 40.0 + if i >= 20 { 0.3 } else { 0.0 }, i >= 20)).collect();
-        let gate = fit(&examples, 1e-3, 500, "test", 5).expect("fits");
+        let gate = fit(&examples, 1e-3, 500, "test").expect("fits");
         let low = gate.probability(&example(0.1, false).0);
         let high = gate.probability(&example(1.1, true).0);
         assert!(low < 0.2 && high > 0.8, "probabilities {low} and {high}");
@@ -344,6 +349,6 @@ mod tests {
 
     #[test]
     fn fitting_refuses_examples_of_one_kind() {
-        assert!(fit(&[example(1.0, true)], 1e-3, 10, "test", 5).is_err());
+        assert!(fit(&[example(1.0, true)], 1e-3, 10, "test").is_err());
     }
 }

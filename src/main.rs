@@ -77,6 +77,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Vector arithmetic: the records nearest to the sum of the --plus terms minus the --minus terms, each
+    /// a record id or a text (e.g. --plus tate:N01234 --minus man --plus woman).
+    Arithmetic {
+        /// A term to add: a record id, or a text. Repeatable.
+        #[arg(long, required = true)]
+        plus: Vec<String>,
+        /// A term to subtract. Repeatable.
+        #[arg(long)]
+        minus: Vec<String>,
+        #[arg(short, long, default_value_t = 10)]
+        k: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print one record: every field and its chunks.
     Show {
         /// The record id, e.g. tate:T00990.
@@ -88,6 +102,9 @@ enum Command {
     Stats {
         #[arg(long)]
         json: bool,
+        /// Also walk the HNSW graph: points per layer, out-degrees, points a search cannot reach.
+        #[arg(long)]
+        vectors: bool,
     },
     /// Print the settings in use.
     Settings,
@@ -323,8 +340,24 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Stats { json } => stats(Curator::open(settings)?, json),
+        Command::Stats { json, vectors } => stats(Curator::open(settings)?, json, vectors),
         Command::Show { id, json } => show(Curator::open(settings)?, &id, json),
+        Command::Arithmetic { plus, minus, k, json } => {
+            let curator = Curator::open(settings)?;
+            let generation = curator.load_generation().context("loading the current index")?;
+            let ef = curator.settings.hnsw.ef_search;
+            let (terms, hits) = curator::retrieve::arithmetic(&generation, &curator.embedder, &plus, &minus, k.clamp(1, 100), ef)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "terms": terms, "hits": hits }))?);
+            } else {
+                let read: Vec<String> = terms.iter().map(|t| format!("{} {} ({})", t.sign, t.term, t.read_as)).collect();
+                println!("{}", read.join(" "));
+                for hit in &hits {
+                    println!("{:>2}. {}  {} — {}  (cosine {:.3})", hit.rank, hit.record_id, hit.title, hit.makers.join("; "), hit.score);
+                }
+            }
+            Ok(())
+        }
         Command::Similar { id, k, json } => {
             let curator = Curator::open(settings)?;
             let generation = curator.load_generation().context("loading the current index")?;
@@ -779,8 +812,9 @@ fn print_search(response: &SearchResponse, generation: &curator::index::Generati
     );
 }
 
-fn stats(curator: Curator, json: bool) -> Result<()> {
+fn stats(curator: Curator, json: bool, vectors: bool) -> Result<()> {
     let generation = curator.load_generation().context("loading the current index")?;
+    let graph_stats = vectors.then(|| generation.vectors.graph_stats());
     let m = &generation.manifest;
     let tantivy = disk_size(&generation.tantivy_dir());
     let total = disk_size(&generation.dir);
@@ -801,6 +835,7 @@ fn stats(curator: Curator, json: bool) -> Result<()> {
             "embedding": m.embedding,
             "chunking": m.chunking,
             "hnsw": m.hnsw,
+            "graph": graph_stats,
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
@@ -822,6 +857,15 @@ fn stats(curator: Curator, json: bool) -> Result<()> {
     );
     println!("embedding: {} (sha256 {}…, {} dims)", m.embedding.model_id, &m.embedding.sha256[..12.min(m.embedding.sha256.len())], m.embedding.dimensions);
     println!("chunking: {} tokens, overlap {}", m.chunking.max_tokens, m.chunking.overlap_tokens);
+    if let Some(g) = graph_stats {
+        println!("hnsw graph: {} points, M {}", g.points, g.max_connections);
+        println!("{:<6} {:>9} {:>9} {:>5} {:>5} {:>7} {:>5} {:>7}", "layer", "top here", "on layer", "min", "p50", "mean", "max", "no link");
+        for (layer, d) in g.out_degree_by_layer.iter().enumerate() {
+            let top_here = g.points_by_top_layer.get(layer).copied().unwrap_or(0);
+            println!("{:<6} {:>9} {:>9} {:>5} {:>5} {:>7.1} {:>5} {:>7}", layer, top_here, d.points, d.min, d.p50, d.mean, d.max, d.zero);
+        }
+        println!("unreachable from the entry layer: {}; without in-links on layer 0: {}", g.unreachable_from_entry, g.without_in_links);
+    }
     Ok(())
 }
 
@@ -866,8 +910,7 @@ fn gate_train(
         by_part.push((part, computed));
     }
     let examples_of = |part: AquaPart| by_part.iter().find(|(p, _)| *p == part).map(|(_, e)| e.as_slice()).unwrap_or(&[]);
-    let sources = curator.settings.answer.sources;
-    let mut gate = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, sources, l2, steps)?;
+    let mut gate = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, l2, steps)?;
     let parts: Vec<_> = by_part.iter().filter(|(p, _)| *p != AquaPart::Train).map(|(p, e)| score_part(&gate, part_name(*p), e)).collect();
     let sha = curator::index::sha256_file;
     let mut written_files = serde_json::Map::new();
@@ -886,7 +929,7 @@ fn gate_train(
         "embedding": curator.embedder.identity().model_id,
         "data": {"aqua": {"file": aqua.display().to_string(), "sha256": sha(aqua)?}, "out_of_collection": written_files,
                  "examples_per_part": counts, "index_generation": generation.manifest.generation, "records": generation.manifest.records},
-        "settings": {"l2": l2, "steps": steps, "seed": seed, "sources": answer.sources, "evidence_budget_tokens": answer.evidence_budget_tokens,
+        "settings": {"l2": l2, "steps": steps, "seed": seed, "sources": curator::gate::RECORDS, "evidence_budget_tokens": answer.evidence_budget_tokens,
                      "candidates": curator.settings.retrieval.candidates, "rerank_depth": curator.settings.rerank.depth},
         "scores": parts,
     });

@@ -123,6 +123,31 @@ fn similar_lists_other_records_nearest_first() {
 }
 
 #[test]
+fn arithmetic_adds_a_text_to_a_record_and_says_how_it_read_each_term() {
+    let dir = sample_index();
+    let response = json_of(dir.path(), &["arithmetic", "--plus", "sample:temeraire", "--plus", "a steam train in the rain", "-k", "2", "--json"]);
+    assert_eq!(response["terms"][0]["read_as"], "record", "{response}");
+    assert_eq!(response["terms"][1]["read_as"], "text", "{response}");
+    let hits = response["hits"].as_array().unwrap();
+    assert_eq!(hits.len(), 2, "{response}");
+    assert!(hits.iter().all(|h| h["record_id"] != "sample:temeraire"), "the record added was listed: {response}");
+}
+
+#[test]
+fn stats_vectors_walks_the_loaded_graph_and_every_point_is_reachable() {
+    let dir = sample_index();
+    let stats = json_of(dir.path(), &["stats", "--vectors", "--json"]);
+    let graph = &stats["graph"];
+    assert_eq!(graph["points"], stats["graph_points"], "the graph walked is not the graph the manifest counts: {stats}");
+    let by_layer: u64 = graph["points_by_top_layer"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).sum();
+    assert_eq!(by_layer, graph["points"].as_u64().unwrap(), "{graph}");
+    assert_eq!(graph["unreachable_from_entry"], 0, "a fresh graph has points no search reaches: {graph}");
+    let layer0 = &graph["out_degree_by_layer"][0];
+    assert!(layer0["min"].as_u64().unwrap() >= 1, "a point without links on layer 0: {graph}");
+    assert!(layer0["max"].as_u64().unwrap() <= 2 * graph["max_connections"].as_u64().unwrap(), "{graph}");
+}
+
+#[test]
 fn a_source_filter_that_matches_nothing_names_the_sources_there_are() {
     // Regression: `--filter source=rijksmuseum` printed a bare "no results".
     let dir = sample_index();

@@ -525,6 +525,38 @@ async fn a_record_written_to_attack_the_pages_renders_as_text() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vector_arithmetic_reads_record_ids_and_texts_and_leaves_the_named_records_out() {
+    let s = server(&[], false);
+    // One record added alone is "more like this".
+    let (_, _, similar) = send(&s.router, get("/api/records/sample:milkmaid/similar?k=5")).await;
+    let (status, _, body) = send(&s.router, post_json("/api/arithmetic", &json!({ "plus": ["sample:milkmaid"], "k": 5 }))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ids = |v: &serde_json::Value| v["hits"].as_array().unwrap().iter().map(|h| h["record_id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(&body), ids(&similar));
+    assert_eq!(body["terms"], json!([{ "term": "sample:milkmaid", "sign": "+", "read_as": "record" }]));
+    // A text is embedded; the records named as terms are never results.
+    let request = json!({ "plus": ["sample:temeraire", "a steam train crossing a bridge in the rain"], "minus": ["sample:hay-wain"], "k": 3 });
+    let (status, _, body) = send(&s.router, post_json("/api/arithmetic", &request)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["terms"][1]["read_as"], "text", "{body}");
+    let found = ids(&body);
+    assert_eq!(found.len(), 3, "{body}");
+    assert!(!found.iter().any(|id| id == "sample:temeraire" || id == "sample:hay-wain"), "a term came back as a result: {found:?}");
+    assert_eq!(found[0], "sample:rain-steam-speed", "{body}");
+    // Refused, with the reason.
+    let (status, _, body) = send(&s.router, post_json("/api/arithmetic", &json!({ "plus": ["sample:milkmaid"], "minus": ["sample:milkmaid"] }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "cancel out");
+    let (status, _, body) = send(&s.router, post_json("/api/arithmetic", &json!({ "minus": ["man"] }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "at least one term to add");
+    let (status, _, body) = send(&s.router, post_json("/api/arithmetic", &json!({ "plus": ["sample:nothing"] }))).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, "sample:nothing");
+    let (status, _, body) = send(&s.router, post_json("/api/arithmetic", &json!({ "plus": ["  "] }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "empty");
+    let (status, _, body) = send(&s.router, post_json("/api/arithmetic", &json!({ "plus": ["a"], "times": ["b"] }))).await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "times");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_like_this_and_feedback() {
     let s = server(&[], false);
     let (status, _, body) = send(&s.router, get("/api/records/sample:milkmaid/similar?k=3")).await;

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use curator::app::AskRequest;
 use curator::feedback::NewFeedback;
 use curator::records::curator_record;
-use curator::server::api::IngestBody;
+use curator::server::api::{ArithmeticBody, IngestBody};
 use curator::server::openai::{to_ask_request, ChatRequest};
 use curator::server::{parse_json, AppError};
 
@@ -40,6 +40,9 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         Err(e) => refused_as_client_error(e),
     }
     if let Err(e) = parse_json::<NewFeedback>(body(), LIMIT) {
+        refused_as_client_error(e);
+    }
+    if let Err(e) = parse_json::<ArithmeticBody>(body(), LIMIT) {
         refused_as_client_error(e);
     }
 });

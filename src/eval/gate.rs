@@ -118,7 +118,7 @@ pub fn examples(
     wrong_records: bool,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<GateExample>, EvalError> {
-    let k = curator.settings.answer.sources;
+    let k = gate::RECORDS;
     let mut out = Vec::new();
     for (i, (kind, q)) in questions.iter().enumerate() {
         progress(i, questions.len());
@@ -239,10 +239,10 @@ pub fn score_part(gate: &Gate, part: &str, examples: &[GateExample]) -> PartScor
 
 /// Fits on train (answerable examples whose gold record was not retrieved left out), chooses the
 /// threshold on valid.
-pub fn fit(train: &[GateExample], valid: &[GateExample], scorer: &str, sources: usize, l2: f32, steps: usize) -> Result<Gate, crate::gate::GateError> {
+pub fn fit(train: &[GateExample], valid: &[GateExample], scorer: &str, l2: f32, steps: usize) -> Result<Gate, crate::gate::GateError> {
     let fitting: Vec<(Vec<f32>, bool)> =
         train.iter().filter(|e| e.gold_retrieved).filter_map(|e| e.features.clone().map(|f| (f, e.answerable))).collect();
-    let mut gate = gate::fit(&fitting, l2, steps, scorer, sources)?;
+    let mut gate = gate::fit(&fitting, l2, steps, scorer)?;
     // The threshold is chosen on the same kind of examples as were fitted: an answerable question whose
     // gold record was not retrieved is not one the records answer.
     let scored: Vec<(f32, bool)> = valid.iter().filter(|e| e.gold_retrieved).map(|e| (probability(&gate, e), e.answerable)).collect();

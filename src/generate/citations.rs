@@ -264,13 +264,15 @@ fn checkable_facts(sentence: &str) -> Vec<String> {
 
 /// What one cited source offers as support, computed once per answer and reused for every sentence.
 struct SourceSupport {
-    /// Content words of the source's text and its maker and date facts; the title is left out (a title
-    /// echoed back is not evidence).
-    words: HashSet<String>,
+    /// Content words of the source's text.
+    text_words: HashSet<String>,
+    /// Content words of its maker and date, the facts of its heading.
+    heading_facts: HashSet<String>,
     /// Every lower-cased word the model was shown for this source, title included: a name taken from the
     /// title is not an invented one.
     shown: HashSet<String>,
-    title_words: HashSet<String>,
+    /// Words that name the record (its title and id): echoing them back claims nothing.
+    label_words: HashSet<String>,
     sentences: Vec<String>,
     /// Embeddings of `sentences`, computed the first time the source is cited.
     vectors: Option<Vec<Vec<f32>>>,
@@ -278,7 +280,7 @@ struct SourceSupport {
 
 /// Checks an answer's sentences against the sources they cite, one at a time as they are written.
 ///
-/// Neither the question's own words nor the record's title count as support: a sentence that only
+/// Neither the question's own words nor the record's title and id count as support: a sentence that only
 /// repeats them states nothing the source was needed for. A sentence whose numbers or names are not in
 /// the cited source is unsupported.
 pub struct SupportChecker<'a> {
@@ -296,8 +298,7 @@ impl<'a> SupportChecker<'a> {
             .iter()
             .map(|source| {
                 let facts = format!("{} {}", source.makers.join(" "), source.date.as_deref().unwrap_or(""));
-                let support_text = format!("{}\n{facts}", source.text);
-                let title_words = words_of(&source.title);
+                let label_words = words_of(&format!("{} {}", source.title, source.record_id));
                 let shown = source
                     .shown_text()
                     .split(|c: char| !c.is_alphanumeric())
@@ -308,7 +309,7 @@ impl<'a> SupportChecker<'a> {
                 if !facts.trim().is_empty() {
                     sentences.push(facts.trim().to_string());
                 }
-                SourceSupport { words: words_of(&support_text), shown, title_words, sentences, vectors: None }
+                SourceSupport { text_words: words_of(&source.text), heading_facts: words_of(&facts), shown, label_words, sentences, vectors: None }
             })
             .collect();
         SupportChecker { sources, embedder, thresholds, question_words: words_of(question), support }
@@ -332,12 +333,18 @@ impl<'a> SupportChecker<'a> {
                 sentence_vector = Some(self.embedder.embed_one(text)?);
             }
             let support = &self.support[at];
-            // The claim: what the sentence says beyond the question and the title.
-            let claim: Vec<&String> = new_words.iter().filter(|w| !support.title_words.contains(*w)).collect();
+            // The claim: what the sentence says beyond the question and the record's title and id.
+            let claim: Vec<&String> = new_words.iter().filter(|w| !support.label_words.contains(*w)).collect();
+            // The heading's maker and date answer "who" and "when"; beside any other claim they are an echo
+            // of the heading, and the rest must be in the record's text.
+            let beyond_heading: Vec<&String> = claim.iter().copied().filter(|w| !support.heading_facts.contains(*w)).collect();
+            let share_in = |words: &[&String], of: &HashSet<String>| words.iter().filter(|w| of.contains(**w)).count() as f32 / words.len() as f32;
             let lexical = if claim.is_empty() {
                 0.0
+            } else if beyond_heading.is_empty() {
+                1.0
             } else {
-                claim.iter().filter(|w| support.words.contains(**w)).count() as f32 / claim.len() as f32
+                share_in(&beyond_heading, &support.text_words)
             };
             let (snippet, semantic) = match (&support.vectors, &sentence_vector) {
                 (Some(vectors), Some(sentence)) => support

@@ -47,9 +47,8 @@ pub struct Turn {
 }
 
 impl Source {
-    /// Everything the model was shown about this record: the heading line and the text. Citations are
-    /// checked against this.
-    pub fn shown_text(&self) -> String {
+    /// The heading line the model reads above the record's text, as prompts/question.j2 writes it.
+    pub fn heading(&self) -> String {
         let mut heading = self.title.clone();
         if !self.makers.is_empty() {
             heading.push_str(&format!(" by {}", self.makers.join("; ")));
@@ -57,7 +56,14 @@ impl Source {
         if let Some(date) = &self.date {
             heading.push_str(&format!(" ({date})"));
         }
-        format!("{heading}.\n{}", self.text)
+        heading.push_str(&format!(", record {}", self.record_id));
+        heading
+    }
+
+    /// Everything the model was shown about this record: the heading line and the text. Citations are
+    /// checked against this.
+    pub fn shown_text(&self) -> String {
+        format!("{}\n{}", self.heading(), self.text)
     }
 }
 
@@ -151,6 +157,8 @@ mod tests {
         let prompts = Prompts::load(None).unwrap();
         let text = prompts.question(&[source(1), source(2)], &[], "Who painted it?").unwrap();
         assert!(text.contains("[1] Title 1 by Jan van Eyck (1434), record sample:1"), "{text}");
+        // The support check reads what the model was shown through `heading`.
+        assert!(text.contains(&format!("[2] {}\n", source(2).heading())), "{text}");
         assert!(text.contains("[2] Title 2"), "{text}");
         assert!(text.contains("Question: Who painted it?"), "{text}");
         assert!(!text.contains("Earlier in this conversation"), "{text}");

@@ -19,6 +19,9 @@ use crate::embed::DIMENSIONS;
 
 const MAX_LAYERS: usize = 16;
 
+/// Top-layer points whose reach `graph_stats` walks: a large graph has one to a few up there.
+const MAX_ENTRY_CANDIDATES: usize = 256;
+
 pub struct VectorIndex {
     graph: Hnsw<'static, f32, DistCosine>,
     /// Every vector in the graph by chunk id, tombstones included: exact search, reuse and rebuilds need them.
@@ -115,5 +118,111 @@ impl VectorIndex {
 
     pub fn set_searching(&mut self) {
         self.graph.set_searching_mode(true);
+    }
+
+    /// The graph's shape: points per layer, out-degrees, and the points a search cannot reach.
+    pub fn graph_stats(&self) -> GraphStats {
+        let indexation = self.graph.get_point_indexation();
+        let mut top_layer_points = Vec::new();
+        let mut degrees_per_layer: Vec<Vec<usize>> = Vec::new();
+        // Out-links by origin id, every layer's: a search may follow any of them on its way down.
+        let mut links: HashMap<usize, Vec<usize>> = HashMap::with_capacity(self.vectors.len());
+        let mut layer0_targets: std::collections::HashSet<usize> = std::collections::HashSet::new();
+        let mut entries: Vec<usize> = Vec::new();
+        let top = self.graph.get_max_level_observed() as usize;
+        if self.graph.get_nb_point() > 0 {
+            for point in indexation {
+                let level = point.get_point_id().0 as usize;
+                if top_layer_points.len() <= level {
+                    top_layer_points.resize(level + 1, 0);
+                }
+                top_layer_points[level] += 1;
+                if level == top {
+                    entries.push(point.get_origin_id());
+                }
+                for (layer, neighbours) in point.get_neighborhood_id().iter().enumerate().take(level + 1) {
+                    if degrees_per_layer.len() <= layer {
+                        degrees_per_layer.resize(layer + 1, Vec::new());
+                    }
+                    degrees_per_layer[layer].push(neighbours.len());
+                }
+                let neighbourhood = point.get_neighborhood_id();
+                if let Some(layer0) = neighbourhood.first() {
+                    layer0_targets.extend(layer0.iter().map(|n| n.d_id));
+                }
+                let out: Vec<usize> = neighbourhood.iter().take(level + 1).flatten().map(|n| n.d_id).collect();
+                links.insert(point.get_origin_id(), out);
+            }
+        }
+        // What a search can find: the points some path of links leads to from the entry point, which is one
+        // of the top layer's points (hnsw_rs does not say which): the worst of them counts. A graph whose
+        // top layer is 0 has every point there, and then every point must reach every other.
+        let reachable_from = |seed: usize| {
+            let mut seen: std::collections::HashSet<usize> = std::collections::HashSet::from([seed]);
+            let mut frontier = vec![seed];
+            while let Some(id) = frontier.pop() {
+                for &next in links.get(&id).map(Vec::as_slice).unwrap_or_default() {
+                    if seen.insert(next) {
+                        frontier.push(next);
+                    }
+                }
+            }
+            seen.len()
+        };
+        let reached = entries.iter().take(MAX_ENTRY_CANDIDATES).map(|&seed| reachable_from(seed)).min().unwrap_or(0);
+        GraphStats {
+            points: links.len(),
+            max_connections: self.settings.max_connections,
+            points_by_top_layer: top_layer_points,
+            out_degree_by_layer: degrees_per_layer.iter_mut().map(|d| DegreeSummary::of(d)).collect(),
+            top_layer: top,
+            unreachable_from_entry: links.len().saturating_sub(reached),
+            without_in_links: links.keys().filter(|id| !layer0_targets.contains(id)).count(),
+        }
+    }
+}
+
+/// The shape of the HNSW graph (`curator stats --vectors`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GraphStats {
+    /// Points in the graph, tombstones included.
+    pub points: usize,
+    /// `hnsw.max_connections`, the M every degree is bounded by (2M on layer 0).
+    pub max_connections: usize,
+    /// How many points have layer l as their highest.
+    pub points_by_top_layer: Vec<usize>,
+    /// The highest layer, where searches start.
+    pub top_layer: usize,
+    pub out_degree_by_layer: Vec<DegreeSummary>,
+    /// Points no path of links leads to from the top layer's point that reaches fewest (the entry point is
+    /// one of them): a search can never return them.
+    pub unreachable_from_entry: usize,
+    /// Points no other point links to on layer 0.
+    pub without_in_links: usize,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DegreeSummary {
+    pub points: usize,
+    pub min: usize,
+    pub p50: usize,
+    pub mean: f64,
+    pub max: usize,
+    /// Points with no out-link on this layer.
+    pub zero: usize,
+}
+
+impl DegreeSummary {
+    fn of(degrees: &mut [usize]) -> DegreeSummary {
+        degrees.sort_unstable();
+        let n = degrees.len();
+        DegreeSummary {
+            points: n,
+            min: degrees.first().copied().unwrap_or(0),
+            p50: degrees.get(n / 2).copied().unwrap_or(0),
+            mean: if n == 0 { 0.0 } else { degrees.iter().sum::<usize>() as f64 / n as f64 },
+            max: degrees.last().copied().unwrap_or(0),
+            zero: degrees.iter().filter(|&&d| d == 0).count(),
+        }
     }
 }

@@ -7,7 +7,7 @@
 pub mod fusion;
 pub mod rerank;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,8 @@ pub enum SearchError {
     EmptyQuery,
     #[error("no record {0:?} in the index")]
     NoSuchRecord(String),
+    #[error("vector arithmetic: {0}")]
+    Arithmetic(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -348,23 +350,111 @@ fn hit_of(generation: &Generation, rank: usize, record_id: &str, chunk_id: Chunk
 /// "More like this": the `k` records nearest to `record_id` by embedding (the normalised mean of its
 /// chunks' vectors), the record itself left out. Scores are cosine similarities (`stages.dense`).
 pub fn similar(generation: &Generation, record_id: &str, k: usize, ef: usize) -> Result<Vec<Hit>, SearchError> {
+    let Some(vector) = record_vector(generation, record_id)? else { return Ok(Vec::new()) };
+    Ok(nearest_records(generation, &vector, k, ef, &|other| other != record_id))
+}
+
+/// Most terms one vector arithmetic query may combine.
+pub const MAX_ARITHMETIC_TERMS: usize = 10;
+
+/// How a term of vector arithmetic was read.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ArithmeticTerm {
+    pub term: String,
+    /// "+" or "-".
+    pub sign: String,
+    /// "record" (a record id of the index: its vector, and the record is left out of the results) or
+    /// "text" (embedded as a query is).
+    pub read_as: String,
+}
+
+/// Vector arithmetic over the collection: the `k` records nearest to the normalised sum of the `plus`
+/// terms' vectors minus the `minus` terms', the records named as terms left out. A term is a record id
+/// when the index has a record of that id, or when it has no spaces and its `source:` prefix is a source
+/// of the index (an id of that source that is not in the index is an error, not text); anything else is
+/// text, embedded as a query. Each term's vector
+/// is normalised first, so a long text weighs no more than a record.
+pub fn arithmetic(
+    generation: &Generation,
+    embedder: &Embedder,
+    plus: &[String],
+    minus: &[String],
+    k: usize,
+    ef: usize,
+) -> Result<(Vec<ArithmeticTerm>, Vec<Hit>), SearchError> {
+    if plus.is_empty() {
+        return Err(SearchError::Arithmetic("give at least one term to add (plus)".into()));
+    }
+    if plus.len() + minus.len() > MAX_ARITHMETIC_TERMS {
+        return Err(SearchError::Arithmetic(format!("at most {MAX_ARITHMETIC_TERMS} terms, got {}", plus.len() + minus.len())));
+    }
+    let mut sum: Vec<f32> = Vec::new();
+    let mut terms = Vec::new();
+    let mut named: HashSet<String> = HashSet::new();
+    for (sign, term) in plus.iter().map(|t| (1.0f32, t)).chain(minus.iter().map(|t| (-1.0f32, t))) {
+        let term = term.trim();
+        if term.is_empty() {
+            return Err(SearchError::Arithmetic("a term is empty".into()));
+        }
+        let is_record_id = generation.store.get(term).is_some()
+            || !term.contains(char::is_whitespace)
+                && term.split_once(':').is_some_and(|(source, _)| generation.manifest.records_per_source.contains_key(source));
+        let vector = if is_record_id {
+            named.insert(term.to_string());
+            // A record without vectors has nothing to add: treated as the zero vector.
+            record_vector(generation, term)?.unwrap_or_default()
+        } else {
+            normalised(embedder.embed_one(term)?)
+        };
+        if sum.is_empty() {
+            sum = vec![0.0; vector.len()];
+        }
+        for (s, x) in sum.iter_mut().zip(&vector) {
+            *s += sign * x;
+        }
+        terms.push(ArithmeticTerm {
+            term: term.to_string(),
+            sign: if sign > 0.0 { "+" } else { "-" }.into(),
+            read_as: if is_record_id { "record" } else { "text" }.into(),
+        });
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm < 1e-4 {
+        return Err(SearchError::Arithmetic("the terms add up to (nearly) the zero vector: they cancel out, or the records named have no vectors".into()));
+    }
+    let sum: Vec<f32> = sum.iter().map(|x| x / norm).collect();
+    let hits = nearest_records(generation, &sum, k, ef, &|record_id| !named.contains(record_id));
+    Ok((terms, hits))
+}
+
+/// A record's vector: the normalised mean of its chunks' vectors; None when it has none.
+fn record_vector(generation: &Generation, record_id: &str) -> Result<Option<Vec<f32>>, SearchError> {
     let stored = generation.store.get(record_id).ok_or_else(|| SearchError::NoSuchRecord(record_id.to_string()))?;
     let vectors: Vec<&[f32]> = stored.chunk_ids.iter().filter_map(|&id| generation.vectors.vector(id)).collect();
-    let Some(dimensions) = vectors.first().map(|v| v.len()) else { return Ok(Vec::new()) };
+    let Some(dimensions) = vectors.first().map(|v| v.len()) else { return Ok(None) };
     let mut mean = vec![0.0f32; dimensions];
     for v in &vectors {
         for (m, x) in mean.iter_mut().zip(v.iter()) {
             *m += x;
         }
     }
-    let norm = mean.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
-    mean.iter_mut().for_each(|x| *x /= norm);
+    Ok(Some(normalised(mean)))
+}
+
+fn normalised(mut vector: Vec<f32>) -> Vec<f32> {
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
+    vector.iter_mut().for_each(|x| *x /= norm);
+    vector
+}
+
+/// The `k` records nearest to `vector` whose id `keep` accepts, nearest first, scored by cosine
+/// similarity (`stages.dense`).
+fn nearest_records(generation: &Generation, vector: &[f32], k: usize, ef: usize, keep: &dyn Fn(&str) -> bool) -> Vec<Hit> {
     let store = &generation.store;
-    // A record has several chunks: ask for enough to fill k other records.
-    let chunks = generation.vectors.search(&mean, (k + 1) * 4, ef.max((k + 1) * 4), &|id| {
-        store.chunk(id).is_some_and(|c| c.record_id != record_id)
-    });
-    Ok(collapse_to_records(generation, &chunks)
+    // A record has several chunks: ask for enough to fill k records.
+    let wanted = (k + 1) * 4;
+    let chunks = generation.vectors.search(vector, wanted, ef.max(wanted), &|id| store.chunk(id).is_some_and(|c| keep(&c.record_id)));
+    collapse_to_records(generation, &chunks)
         .into_iter()
         .take(k)
         .enumerate()
@@ -372,7 +462,7 @@ pub fn similar(generation: &Generation, record_id: &str, k: usize, ef: usize) ->
             let stages = Stages { dense: Some(StageScore { rank: i + 1, score }), ..Stages::default() };
             hit_of(generation, i + 1, &id, chunk, score, stages)
         })
-        .collect())
+        .collect()
 }
 
 /// Reorders the top `depth` of `order` by the cross-encoder's scores of each record's chunk; the rest

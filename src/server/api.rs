@@ -299,6 +299,37 @@ pub async fn similar(
     Ok(Json(serde_json::json!({ "record_id": id, "k": k, "hits": hits })))
 }
 
+/// The body of POST /api/arithmetic.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArithmeticBody {
+    #[serde(default)]
+    pub plus: Vec<String>,
+    #[serde(default)]
+    pub minus: Vec<String>,
+    #[serde(default)]
+    pub k: Option<usize>,
+}
+
+/// POST /api/arithmetic {"plus": [...], "minus": [...], "k": 10}: the records nearest to the normalised
+/// sum of the plus terms minus the minus terms, each a record id or a text; the records named left out.
+pub async fn arithmetic(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Result<Json<serde_json::Value>, AppError> {
+    let ArithmeticBody { plus, minus, k } = parse_json(body, state.curator.settings.server.max_body_bytes)?;
+    let max = state.curator.settings.server.max_question_chars;
+    if let Some(long) = plus.iter().chain(&minus).find(|t| t.chars().count() > max) {
+        return Err(AppError::BadRequest(format!("a term is longer than {max} characters ({})", long.chars().count())));
+    }
+    let k = k.unwrap_or(state.curator.settings.retrieval.k);
+    check_k(k)?;
+    let generation = state.generation()?;
+    let ef = state.curator.settings.hnsw.ef_search;
+    let worker = Arc::clone(&state);
+    let (terms, hits) = tokio::task::spawn_blocking(move || crate::retrieve::arithmetic(&generation, &worker.curator.embedder, &plus, &minus, k, ef))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
+    Ok(Json(serde_json::json!({ "terms": terms, "k": k, "hits": hits })))
+}
+
 /// POST /api/feedback: a reader's rating of an answer, kept in SQLite with the model and index
 /// generation that produced it.
 pub async fn add_feedback(State(state): State<Arc<AppState>>, body: Result<Bytes, BytesRejection>) -> Result<Json<serde_json::Value>, AppError> {

@@ -126,7 +126,7 @@ impl From<GenerateError> for AppError {
 impl From<SearchError> for AppError {
     fn from(e: SearchError) -> AppError {
         match e {
-            SearchError::EmptyQuery => AppError::BadRequest(e.to_string()),
+            SearchError::EmptyQuery | SearchError::Arithmetic(_) => AppError::BadRequest(e.to_string()),
             SearchError::NoSuchRecord(_) => AppError::NotFound(e.to_string()),
             other => AppError::Internal(other.to_string()),
         }

@@ -103,25 +103,25 @@ impl AppState {
         let _one_at_a_time = self.reload_lock.lock().map_err(|_| AppError::Internal("reload lock poisoned".into()))?;
         let fresh = Served::load(&self.curator);
         let mut served = self.served.write().map_err(|_| AppError::Internal("generation lock poisoned".into()))?;
-        match (fresh.generation, &served.generation) {
-            (Ok(g), Ok(old)) if old.dir == g.dir => {}
-            (Ok(g), _) => {
+        // Remembered either way, so that the watcher does not load a broken generation every two seconds.
+        served.tried = fresh.tried;
+        match fresh.generation {
+            Ok(g) => {
+                if served.generation.as_ref().is_ok_and(|old| old.dir == g.dir) {
+                    return Ok(());
+                }
                 mark_serving(&self.curator, &g);
                 served.generation = Ok(g);
+                Ok(())
             }
-            (Err(reason), Ok(_)) => {
-                // Remembered, so that the watcher does not load the broken generation every two seconds.
-                served.tried = fresh.tried;
-                return Err(AppError::Internal(reason));
-            }
-            (Err(reason), Err(_)) => {
-                served.generation = Err(reason.clone());
-                served.tried = fresh.tried;
-                return Err(AppError::Internal(reason));
+            Err(reason) => {
+                // A generation that served so far keeps serving; with none, the reason is what requests hear.
+                if served.generation.is_err() {
+                    served.generation = Err(reason.clone());
+                }
+                Err(AppError::Internal(reason))
             }
         }
-        served.tried = fresh.tried;
-        Ok(())
     }
 }
 
@@ -212,6 +212,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/search", get(api::search))
         .route("/api/records/{id}", get(api::record))
         .route("/api/records/{id}/similar", get(api::similar))
+        .route("/api/arithmetic", post(api::arithmetic))
         .route("/api/feedback", post(api::add_feedback).get(api::list_feedback))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), access::require_read_key));
     let routes = Router::new()
