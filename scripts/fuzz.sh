@@ -23,11 +23,10 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   cargo +nightly install cargo-fuzz --version 0.13.2 --locked || { echo "fuzz: could not install cargo-fuzz from crates.io" >&2; exit 1; }
 fi
 
-seed() { # target, then files to copy into its corpus
+seed() { # target, then files to copy into its corpus (a seed already there is left as it is)
   local dir="$cache/corpus/$1"; shift
   mkdir -p "$dir"
-  [ -n "$(ls -A "$dir")" ] && return 0
-  for file in "$@"; do cp "$file" "$dir/"; done
+  for file in "$@"; do cp -n "$file" "$dir/"; done
 }
 scratch="$(mktemp -d)"; trap 'rm -rf "$scratch"' EXIT
 head -n 3 "$shared/corpus/semart/semart_val.jsonl" > "$scratch/semart.jsonl"
@@ -41,14 +40,16 @@ EOF
 echo '{"question": "Who painted The Milkmaid?", "k": 3, "filters": {"year": "1600..1700", "source": "tate"}, "history": [{"role": "user", "content": "hi"}]}' > "$scratch/ask.json"
 echo '{"model": "curator", "messages": [{"role": "system", "content": "x"}, {"role": "user", "content": [{"type": "text", "text": "Who?"}]}], "stream": true}' > "$scratch/chat.json"
 echo '{"question": "q", "answer": "a", "sources": ["tate:N1"], "cited": [], "rating": "down", "comment": "wrong"}' > "$scratch/feedback.json"
+echo '{"plus": ["tate:N01234", "a woman"], "minus": ["man"], "k": 3}' > "$scratch/arithmetic.json"
 seed semart_jsonl "$scratch/semart.jsonl"
 seed tate_jsonl "$scratch/tate.jsonl"
 seed curator_jsonl "$scratch/curator.jsonl"
 seed rijksmuseum_json "$scratch/rijks.json"
 seed rijksmuseum_csv "$scratch/rijks.csv"
-seed http_bodies "$scratch/ingest.json" "$scratch/ask.json" "$scratch/chat.json" "$scratch/feedback.json"
+seed http_bodies "$scratch/ingest.json" "$scratch/ask.json" "$scratch/chat.json" "$scratch/feedback.json" "$scratch/arithmetic.json"
 
-report="eval/results/fuzz.md"
+# FUZZ_REPORT: elsewhere, for a short run that should not replace the suite's results.
+report="${FUZZ_REPORT:-eval/results/fuzz.md}"
 mkdir -p eval/results
 {
   echo "Each target for $seconds s under libFuzzer, ${JOBS:-1} at a time on this 2-core machine (\`SECONDS_EACH=$seconds JOBS=${JOBS:-1} scripts/fuzz.sh\`, $(date -u +%Y-%m-%d), $(cargo +nightly fuzz --version))."
