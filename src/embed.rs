@@ -114,7 +114,8 @@ impl Embedder {
     }
 }
 
-fn unit(mut v: Vec<f32>) -> Vec<f32> {
+/// `v` scaled to length 1 (a zero vector stays zero).
+pub fn unit(mut v: Vec<f32>) -> Vec<f32> {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
         v.iter_mut().for_each(|x| *x /= norm);

@@ -352,9 +352,7 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 let read: Vec<String> = terms.iter().map(|t| format!("{} {} ({})", t.sign, t.term, t.read_as)).collect();
                 println!("{}", read.join(" "));
-                for hit in &hits {
-                    println!("{:>2}. {}  {} — {}  (cosine {:.3})", hit.rank, hit.record_id, hit.title, hit.makers.join("; "), hit.score);
-                }
+                print_nearest(&hits);
             }
             Ok(())
         }
@@ -365,9 +363,7 @@ fn run(cli: Cli) -> Result<()> {
             if json {
                 println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "hits": hits }))?);
             } else {
-                for hit in &hits {
-                    println!("{:>2}. {}  {} — {}  (cosine {:.3})", hit.rank, hit.record_id, hit.title, hit.makers.join("; "), hit.score);
-                }
+                print_nearest(&hits);
             }
             Ok(())
         }
@@ -810,6 +806,13 @@ fn print_search(response: &SearchResponse, generation: &curator::index::Generati
         t.fuse_ms,
         t.rerank_ms
     );
+}
+
+/// Records found by embedding (more like this, vector arithmetic), one line each.
+fn print_nearest(hits: &[curator::retrieve::Hit]) {
+    for hit in hits {
+        println!("{:>2}. {}  {} — {}  (cosine {:.3})", hit.rank, hit.record_id, hit.title, hit.makers.join("; "), hit.score);
+    }
 }
 
 fn stats(curator: Curator, json: bool, vectors: bool) -> Result<()> {

@@ -140,13 +140,14 @@ impl VectorIndex {
                 if level == top {
                     entries.push(point.get_origin_id());
                 }
-                for (layer, neighbours) in point.get_neighborhood_id().iter().enumerate().take(level + 1) {
+                // A copy of every layer's links, taken under the point's lock: once per point.
+                let neighbourhood = point.get_neighborhood_id();
+                for (layer, neighbours) in neighbourhood.iter().enumerate().take(level + 1) {
                     if degrees_per_layer.len() <= layer {
                         degrees_per_layer.resize(layer + 1, Vec::new());
                     }
                     degrees_per_layer[layer].push(neighbours.len());
                 }
-                let neighbourhood = point.get_neighborhood_id();
                 if let Some(layer0) = neighbourhood.first() {
                     layer0_targets.extend(layer0.iter().map(|n| n.d_id));
                 }

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::embed::Embedder;
+use crate::embed::{unit, Embedder};
 use crate::index::store::ChunkId;
 use crate::index::filter::years_in_text;
 use crate::index::{Filters, Generation, IndexError};
@@ -388,7 +388,7 @@ pub fn arithmetic(
     if plus.len() + minus.len() > MAX_ARITHMETIC_TERMS {
         return Err(SearchError::Arithmetic(format!("at most {MAX_ARITHMETIC_TERMS} terms, got {}", plus.len() + minus.len())));
     }
-    let mut sum: Vec<f32> = Vec::new();
+    let mut sum = vec![0.0f32; crate::embed::DIMENSIONS];
     let mut terms = Vec::new();
     let mut named: HashSet<String> = HashSet::new();
     for (sign, term) in plus.iter().map(|t| (1.0f32, t)).chain(minus.iter().map(|t| (-1.0f32, t))) {
@@ -404,11 +404,9 @@ pub fn arithmetic(
             // A record without vectors has nothing to add: treated as the zero vector.
             record_vector(generation, term)?.unwrap_or_default()
         } else {
-            normalised(embedder.embed_one(term)?)
+            // Already of length 1, as every embedding is.
+            embedder.embed_one(term)?
         };
-        if sum.is_empty() {
-            sum = vec![0.0; vector.len()];
-        }
         for (s, x) in sum.iter_mut().zip(&vector) {
             *s += sign * x;
         }
@@ -422,8 +420,7 @@ pub fn arithmetic(
     if norm < 1e-4 {
         return Err(SearchError::Arithmetic("the terms add up to (nearly) the zero vector: they cancel out, or the records named have no vectors".into()));
     }
-    let sum: Vec<f32> = sum.iter().map(|x| x / norm).collect();
-    let hits = nearest_records(generation, &sum, k, ef, &|record_id| !named.contains(record_id));
+    let hits = nearest_records(generation, &unit(sum), k, ef, &|record_id| !named.contains(record_id));
     Ok((terms, hits))
 }
 
@@ -438,13 +435,7 @@ fn record_vector(generation: &Generation, record_id: &str) -> Result<Option<Vec<
             *m += x;
         }
     }
-    Ok(Some(normalised(mean)))
-}
-
-fn normalised(mut vector: Vec<f32>) -> Vec<f32> {
-    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::EPSILON);
-    vector.iter_mut().for_each(|x| *x /= norm);
-    vector
+    Ok(Some(unit(mean)))
 }
 
 /// The `k` records nearest to `vector` whose id `keep` accepts, nearest first, scored by cosine
