@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::Curator;
 use crate::config::Settings;
@@ -37,6 +37,13 @@ pub enum BenchCommand {
         /// Timed repetitions of each query per mode (after one warm-up).
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Also build FAISS's HNSW over the same vectors with the same M and efConstruction and put it
+        /// beside curator's graph: this script (scripts/faiss-hnsw.py; scripts/bench-faiss.sh runs it all).
+        #[arg(long)]
+        faiss: Option<PathBuf>,
+        /// The Python that runs the --faiss script (one with faiss-cpu and numpy).
+        #[arg(long, default_value = "python3")]
+        python: PathBuf,
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -63,7 +70,10 @@ pub enum BenchCommand {
 pub fn run(command: BenchCommand, settings: Settings) -> Result<()> {
     match command {
         BenchCommand::Ingest { paths, out, keep } => bench_ingest(settings, &paths, out, keep),
-        BenchCommand::Search { queries, runs, out } => bench_search(settings, &queries, runs, out),
+        BenchCommand::Search { queries, runs, faiss, python, out } => {
+            let faiss = faiss.map(|script| FaissRunner { script, python });
+            bench_search(settings, &queries, runs, faiss.as_ref(), out)
+        }
         BenchCommand::Answer { queries, questions, k, llama_bench, out } => bench_answer(settings, &queries, questions, k, llama_bench, out),
     }
 }
@@ -162,11 +172,25 @@ struct ModeLatency {
     dense_p50_ms: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct AnnPoint {
     ef: usize,
     recall_at_10: f64,
     queries_per_s: f64,
+}
+
+/// FAISS's HNSW on the same vectors, queries, M and efConstruction (scripts/faiss-hnsw.py).
+#[derive(Debug, Serialize, Deserialize)]
+struct FaissFigures {
+    faiss: String,
+    points: usize,
+    build_s: f64,
+    search: Vec<AnnPoint>,
+}
+
+struct FaissRunner {
+    script: PathBuf,
+    python: PathBuf,
 }
 
 #[derive(Debug, Serialize)]
@@ -178,9 +202,13 @@ struct SearchFigures {
     modes: Vec<ModeLatency>,
     exact_queries_per_s: f64,
     hnsw: Vec<AnnPoint>,
+    max_connections: usize,
+    ef_construction: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    faiss: Option<FaissFigures>,
 }
 
-fn bench_search(settings: Settings, queries_path: &PathBuf, runs: usize, out: Option<PathBuf>) -> Result<()> {
+fn bench_search(settings: Settings, queries_path: &PathBuf, runs: usize, faiss: Option<&FaissRunner>, out: Option<PathBuf>) -> Result<()> {
     let text = std::fs::read_to_string(queries_path).with_context(|| format!("reading {}", queries_path.display()))?;
     let queries: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
     anyhow::ensure!(!queries.is_empty(), "no queries in {}", queries_path.display());
@@ -211,7 +239,7 @@ fn bench_search(settings: Settings, queries_path: &PathBuf, runs: usize, out: Op
         });
     }
 
-    let (exact_qps, hnsw) = ann_tradeoff(&curator, &generation, &queries, runs)?;
+    let (exact_qps, hnsw, faiss) = ann_tradeoff(&curator, &generation, &queries, runs, faiss)?;
     let figures = SearchFigures {
         records: generation.manifest.records,
         chunks: generation.manifest.live_chunks,
@@ -220,6 +248,9 @@ fn bench_search(settings: Settings, queries_path: &PathBuf, runs: usize, out: Op
         modes,
         exact_queries_per_s: exact_qps,
         hnsw,
+        max_connections: curator.settings.hnsw.max_connections,
+        ef_construction: curator.settings.hnsw.ef_construction,
+        faiss,
     };
     println!("{} records, {} chunks; {} queries x {} runs\n", figures.records, figures.chunks, figures.queries, runs);
     println!("| mode | p50 ms | p95 ms | query embedding p50 | BM25 p50 | dense p50 |\n|---|---|---|---|---|---|");
@@ -231,11 +262,38 @@ fn bench_search(settings: Settings, queries_path: &PathBuf, runs: usize, out: Op
     for p in &figures.hnsw {
         println!("| HNSW ef={} | {:.3} | {:.0} |", p.ef, p.recall_at_10, p.queries_per_s);
     }
+    if let Some(f) = &figures.faiss {
+        println!(
+            "\nSame {} vectors, M {}, efConstruction {}, one search thread each; FAISS {} built its graph in {:.0} s.\n",
+            f.points, figures.max_connections, figures.ef_construction, f.faiss, f.build_s
+        );
+        println!("| ef | curator recall@10 | FAISS recall@10 | curator queries/s | FAISS queries/s | curator / FAISS queries/s |\n|---|---|---|---|---|---|");
+        for (ours, theirs) in figures.hnsw.iter().zip(&f.search) {
+            println!(
+                "| {} | {:.3} | {:.3} | {:.0} | {:.0} | {:.2} |",
+                ours.ef,
+                ours.recall_at_10,
+                theirs.recall_at_10,
+                ours.queries_per_s,
+                theirs.queries_per_s,
+                ours.queries_per_s / theirs.queries_per_s
+            );
+        }
+    }
     write_json(out, &figures)
 }
 
-/// Recall@10 of the graph against an exact scan of the same vectors, and queries/s, at several ef.
-fn ann_tradeoff(curator: &Curator, generation: &Generation, queries: &[&str], runs: usize) -> Result<(f64, Vec<AnnPoint>)> {
+const ANN_EFS: [usize; 4] = [10, 50, 100, 200];
+
+/// Recall@10 of the graph against an exact scan of the same vectors, and queries/s, at several ef; and
+/// FAISS's, when asked.
+fn ann_tradeoff(
+    curator: &Curator,
+    generation: &Generation,
+    queries: &[&str],
+    runs: usize,
+    faiss: Option<&FaissRunner>,
+) -> Result<(f64, Vec<AnnPoint>, Option<FaissFigures>)> {
     const K: usize = 10;
     let vectors = curator.embedder.embed(queries)?;
     let store = &generation.store;
@@ -247,7 +305,7 @@ fn ann_tradeoff(curator: &Curator, generation: &Generation, queries: &[&str], ru
         .collect();
     let exact_qps = queries.len() as f64 / t.elapsed().as_secs_f64();
     let mut points = Vec::new();
-    for ef in [10, 50, 100, 200] {
+    for ef in ANN_EFS {
         let keep = |id: u32| store.chunk(id).is_some();
         let mut found = 0;
         let t = Instant::now();
@@ -265,7 +323,44 @@ fn ann_tradeoff(curator: &Curator, generation: &Generation, queries: &[&str], ru
             queries_per_s: (queries.len() * runs.max(1)) as f64 / elapsed,
         });
     }
-    Ok((exact_qps, points))
+    let faiss = match faiss {
+        Some(runner) => Some(run_faiss(runner, generation, &curator.settings.hnsw, &live, &vectors, &exact, runs)?),
+        None => None,
+    };
+    Ok((exact_qps, points, faiss))
+}
+
+/// Writes the live vectors, the queries and the exact answers (as row numbers) for the FAISS script,
+/// runs it, and reads its figures.
+fn run_faiss(
+    runner: &FaissRunner,
+    generation: &Generation,
+    hnsw: &crate::config::HnswSettings,
+    live: &[u32],
+    queries: &[Vec<f32>],
+    exact: &[Vec<u32>],
+    runs: usize,
+) -> Result<FaissFigures> {
+    let dir = tempfile::Builder::new().prefix("curator-faiss-").tempdir().context("temporary directory for FAISS")?;
+    let little_endian = |values: &mut dyn Iterator<Item = [u8; 4]>| -> Vec<u8> { values.flatten().collect() };
+    let vectors: Vec<&[f32]> = live.iter().filter_map(|&id| generation.vectors.vector(id)).collect();
+    anyhow::ensure!(vectors.len() == live.len(), "{} live chunks have no vector", live.len() - vectors.len());
+    let row_of: std::collections::HashMap<u32, u32> = live.iter().enumerate().map(|(row, &id)| (id, row as u32)).collect();
+    std::fs::write(dir.path().join("vectors.f32"), little_endian(&mut vectors.iter().flat_map(|v| v.iter()).map(|x| x.to_le_bytes())))?;
+    std::fs::write(dir.path().join("queries.f32"), little_endian(&mut queries.iter().flatten().map(|x| x.to_le_bytes())))?;
+    std::fs::write(dir.path().join("truth.u32"), little_endian(&mut exact.iter().flatten().map(|id| row_of[id].to_le_bytes())))?;
+    let efs: Vec<String> = ANN_EFS.iter().map(usize::to_string).collect();
+    let output = std::process::Command::new(&runner.python)
+        .arg(&runner.script)
+        .args(["--dir", &dir.path().display().to_string()])
+        .args(["--dimensions", &crate::embed::DIMENSIONS.to_string()])
+        .args(["--m", &hnsw.max_connections.to_string(), "--ef-construction", &hnsw.ef_construction.to_string()])
+        .args(["--efs", &efs.join(","), "--k", "10", "--runs", &runs.max(1).to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {} {}", runner.python.display(), runner.script.display()))?;
+    anyhow::ensure!(output.status.success(), "{} failed ({})", runner.script.display(), output.status);
+    serde_json::from_slice(&output.stdout).with_context(|| format!("reading what {} printed", runner.script.display()))
 }
 
 #[derive(Debug, Serialize)]

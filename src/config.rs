@@ -79,6 +79,8 @@ pub struct RetrievalSettings {
     pub dense_weight: f32,
     pub blend_dense_share: f32,
     pub years_from_query: bool,
+    pub diversify: bool,
+    pub maker_boost: f32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +129,7 @@ pub struct AnswerSettings {
     pub abstain_below_dense: f32,
     pub support_lexical: f32,
     pub support_semantic: f32,
+    pub repair_citations: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -110,10 +110,11 @@ enum Command {
     Settings,
     /// Measure retrieval quality and latency per mode on a question set.
     Eval {
-        /// A question file (JSONL), AQUA's aqua_val.json (split by painting, see --part), or a BEIR folder
-        /// (corpus.jsonl, queries.jsonl, qrels/; indexed on its own under <data_dir>/eval/).
+        /// A question file (JSONL), AQUA's aqua_val.json (split by painting, see --part), a BEIR folder
+        /// (corpus.jsonl, queries.jsonl, qrels/; indexed on its own under <data_dir>/eval/), or `makers`:
+        /// browse queries naming a maker and a word of their titles, built from the index (see --part).
         questions: PathBuf,
-        /// With an AQUA file: which part of its paintings to use.
+        /// With an AQUA file: which part of its paintings to use (with `makers`: which part of the queries).
         #[arg(long, value_enum, default_value_t = AquaPart::Dev)]
         part: AquaPart,
         /// With a BEIR folder: the qrels split to judge with (`valid`: the train queries reranker training
@@ -478,7 +479,13 @@ fn ask(settings: Settings, question: String, filters: Vec<String>, k: Option<usi
             curator::generate::Support::Uncited => "no citation",
             curator::generate::Support::NoClaim => continue,
         };
-        println!("  - {mark}: {}", sentence.text);
+        let repaired = if sentence.model_cited.is_empty() {
+            String::new()
+        } else {
+            let cited: Vec<String> = sentence.model_cited.iter().map(|n| format!("[{n}]")).collect();
+            format!(" (re-pointed: the model cited {})", cited.join(", "))
+        };
+        println!("  - {mark}{repaired}: {}", sentence.text);
     }
     for c in &answer.citations {
         println!("[{}] {} ({}) lexical {:.2} semantic {:.2}: \"{}\"", c.number, c.title, c.record_id, c.lexical, c.semantic, c.snippet);

@@ -100,6 +100,46 @@ fn a_right_answer_that_repeats_the_source_heading_with_its_record_id_is_supporte
 }
 
 #[test]
+fn a_sentence_citing_the_neighbouring_source_is_re_pointed_to_the_source_that_says_it() {
+    // On dev the model wrote "Porsena ... set him free. [2]" where source 1 said it: the right claim
+    // under the wrong number.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = sample_curator(dir.path(), &[]);
+    let sources = [
+        source("A kitchen maid pours milk from an earthenware jug into a bowl. It was painted around 1658 in Delft."),
+        Source { number: 2, record_id: "sample:nightwatch".into(), title: "The Night Watch".into(), makers: vec!["Rembrandt".into()], date: Some("1642".into()), ..source("A militia company led by Captain Frans Banninck Cocq steps out of a dark archway.") },
+    ];
+    let thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
+    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &curator.embedder, thresholds).repairing(true);
+    let repaired = checker.check("She pours milk from an earthenware jug into a bowl.", &[2]).unwrap();
+    assert_eq!(repaired.support, Support::Supported, "{repaired:?}");
+    assert_eq!(repaired.citations.iter().map(|c| c.number).collect::<Vec<_>>(), [1], "{repaired:?}");
+    assert_eq!(repaired.model_cited, [2], "the number the model wrote is kept for the reader");
+    // A claim no given source holds keeps the model's citation, unsupported.
+    let invented = checker.check("She was born in Antwerp in 1701.", &[2]).unwrap();
+    assert_eq!(invented.support, Support::Unsupported, "{invented:?}");
+    assert_eq!(invented.citations.iter().map(|c| c.number).collect::<Vec<_>>(), [2]);
+    assert!(invented.model_cited.is_empty());
+    // A sentence that names the cited work by its title is about that work: the same claim from another
+    // record is not re-pointed (on valid: "The medium of Night Raid on Portsmouth Docks is screenprint on
+    // paper [1]", where only another record was a screenprint).
+    let other_work = checker.check("The Night Watch shows milk poured from an earthenware jug into a bowl.", &[2]).unwrap();
+    assert_eq!(other_work.citations.iter().map(|c| c.number).collect::<Vec<_>>(), [2], "{other_work:?}");
+    assert!(other_work.model_cited.is_empty());
+    // The answer's text carries the number the reader is shown.
+    let text = "She pours milk from an earthenware jug into a bowl [2]. She was born in Antwerp in 1701. [2]";
+    assert_eq!(
+        citations::with_repaired_markers(text, &[repaired, invented]),
+        "She pours milk from an earthenware jug into a bowl [1]. She was born in Antwerp in 1701. [2]"
+    );
+    // Off, the model's citations stand.
+    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &curator.embedder, thresholds);
+    let as_written = checker.check("She pours milk from an earthenware jug into a bowl.", &[2]).unwrap();
+    assert_eq!(as_written.support, Support::Unsupported, "{as_written:?}");
+    assert!(as_written.model_cited.is_empty());
+}
+
+#[test]
 fn a_constrained_answer_cites_every_sentence_and_only_numbers_it_was_given() {
     let dir = tempfile::tempdir().unwrap();
     let mut curator = sample_curator(

@@ -149,6 +149,70 @@ fn a_pasted_record_id_finds_that_record_first() {
     assert!(response.hits.iter().all(|h| h.record_id != "sample:night-watch"));
 }
 
+/// Issue 13.9: "dog" returned five prints of one series (Tate's "Walking the Dog", 40 of them). A series'
+/// repeats move below every other record; with the setting off they stay where they ranked.
+#[test]
+fn a_series_of_prints_with_one_title_does_not_fill_the_first_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    let mut records = common::sample_records();
+    let template = records[0].clone();
+    for n in 0..6 {
+        records.push(MuseumRecord {
+            id: format!("sample:walking-the-dog-{n}"),
+            title: "Walking the Dog".into(),
+            makers: vec!["Keith Arnatt".into()],
+            description: Some(format!("A dog owner walks the dog on a lead in a suburban street, photograph {n}.")),
+            subjects: vec!["dog".into()],
+            ..template.clone()
+        });
+    }
+    common::ingest(&curator, records);
+    let generation = curator.load_generation().unwrap();
+    let series_on_page = |request: curator::retrieve::SearchRequest| {
+        let hits = curator.search(&generation, &request).unwrap().hits;
+        let series = hits.iter().filter(|h| h.title == "Walking the Dog").count();
+        (series, hits.len())
+    };
+    for mode in [Mode::Bm25, Mode::Dense, Mode::Hybrid] {
+        let (series, shown) = series_on_page(curator.request("a dog walked on a lead", mode, Some(5), Filters::default()));
+        assert_eq!(shown, 5, "{mode}");
+        assert_eq!(series, 1, "{mode}: one print of the series on a page with room for other records");
+        let undiversified = curator::retrieve::SearchRequest { diversify: false, ..curator.request("a dog walked on a lead", mode, Some(5), Filters::default()) };
+        assert!(series_on_page(undiversified).0 > 1, "{mode}: without the setting the series fills the page");
+    }
+    // Nothing is dropped: a page long enough holds every print.
+    let (series, _) = series_on_page(curator.request("a dog walked on a lead", Mode::Bm25, Some(100), Filters::default()));
+    assert_eq!(series, 6);
+}
+
+/// Issue 13.9: "Rembrandt self portrait" ranked a pupil's self-portrait, whose text names Rembrandt, above
+/// Rembrandt's own. With `retrieval.maker_boost` the maker named in the query decides.
+#[test]
+fn a_maker_named_in_the_query_outranks_a_record_that_only_mentions_them_when_the_maker_boost_is_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    let template = common::sample_records()[0].clone();
+    let record = |id: &str, maker: &str, description: &str| MuseumRecord {
+        id: id.into(),
+        title: "Self-Portrait".into(),
+        makers: vec![maker.into()],
+        description: Some(description.into()),
+        ..template.clone()
+    };
+    common::ingest(
+        &curator,
+        vec![
+            record("sample:pupil", "Aert de Gelder", "A pupil of Rembrandt paints himself in Rembrandt's manner, holding Rembrandt's etching, as Rembrandt taught him."),
+            record("sample:master", "Rembrandt van Rijn", "The painter looks out in a fur cap, lit from the left."),
+        ],
+    );
+    let generation = curator.load_generation().unwrap();
+    let request = curator::retrieve::SearchRequest { maker_boost: 2.0, ..curator.request("Rembrandt self portrait", Mode::Bm25, Some(2), Filters::default()) };
+    let hits = curator.search(&generation, &request).unwrap().hits;
+    assert_eq!(hits[0].record_id, "sample:master", "{:?}", hits.iter().map(|h| &h.record_id).collect::<Vec<_>>());
+}
+
 /// Issue 13.4: "portraits of Dutch merchants 1600-1650" returned works of 1747: years written in a query
 /// now become a year filter (and the response says so); an explicit year filter wins.
 #[test]

@@ -13,7 +13,7 @@ use crate::generate::{CheckedSentence, Citation, GenerateError, GenerationStats,
 use crate::index::{Filters, Generation, IndexError};
 use crate::models::ModelError;
 use crate::retrieve::rerank::probability;
-use crate::retrieve::{ms, Hit, Mode, SearchError, SearchTimings};
+use crate::retrieve::{ms, Hit, SearchError, SearchTimings};
 
 pub use crate::config::MAX_SOURCES;
 
@@ -170,7 +170,7 @@ impl Curator {
 
         // The gate judges the number of records it was fitted on, however many the model is given.
         let retrieved = self.gate.as_ref().map_or(k, |gate| gate.sources.max(k));
-        let search = self.search(generation, &self.request(&retrieval_query, Mode::Hybrid, Some(retrieved), request.filters.clone()))?;
+        let search = self.search(generation, &self.answer_request(&retrieval_query, Some(retrieved), request.filters.clone()))?;
         timings.retrieval = search.timings.clone();
         // Evidence is chosen before the gate's decision: it reads how well the best units score.
         let evidence_started = Instant::now();
@@ -237,7 +237,7 @@ impl Curator {
         let mut events = llm()?.generate_constrained(&messages, None, grammar)?;
         let thresholds = Thresholds { lexical: settings.support_lexical, semantic: settings.support_semantic };
         let sources = answer.sources.clone();
-        let mut checker = SupportChecker::new(question, &sources, &self.embedder, thresholds);
+        let mut checker = SupportChecker::new(question, &sources, &self.embedder, thresholds).repairing(settings.repair_citations);
         let mut checked: Vec<CheckedSentence> = Vec::new();
         let mut verify_ms = 0.0;
         let mut filter = CitationFilter::new(answer.sources.len());
@@ -292,6 +292,7 @@ impl Curator {
             let index = checked.len() - 1;
             on_event(AskEvent::Sentence { index, sentence: &checked[index], end });
         }
+        answer.answer = citations::with_repaired_markers(&answer.answer, &checked);
         answer.sentences = checked;
         answer.citations = best_citation_per_source(&answer.sentences);
         if !answer.sentences.is_empty() && answer.sentences.iter().all(|s| citations::is_refusal(&s.text)) {
@@ -381,9 +382,8 @@ fn closest_record(hit: &Hit) -> ClosestRecord {
 fn best_citation_per_source(sentences: &[CheckedSentence]) -> Vec<Citation> {
     let mut best: Vec<Citation> = Vec::new();
     for citation in sentences.iter().flat_map(|s| &s.citations) {
-        let strength = |c: &Citation| (c.supported, c.lexical.max(c.semantic));
         match best.iter_mut().find(|c| c.number == citation.number) {
-            Some(existing) if strength(citation) > strength(existing) => *existing = citation.clone(),
+            Some(existing) if citations::strength(citation) > citations::strength(existing) => *existing = citation.clone(),
             Some(_) => {}
             None => best.push(citation.clone()),
         }

@@ -156,7 +156,15 @@ impl Curator {
             rerank: (mode == Mode::Hybrid && self.reranker.is_some() && rerank.enabled)
                 .then_some(RerankRequest { depth: rerank.depth, first_stage_share: rerank.first_stage_share }),
             years_from_query: self.settings.retrieval.years_from_query,
+            diversify: self.settings.retrieval.diversify,
+            maker_boost: self.settings.retrieval.maker_boost,
         }
+    }
+
+    /// What an answer and the answer gate retrieve: hybrid, as `request` would, undiversified and without
+    /// the maker boost (the gate was fitted on lists made without them).
+    pub fn answer_request(&self, query: &str, k: Option<usize>, filters: Filters) -> SearchRequest {
+        SearchRequest { diversify: false, maker_boost: 0.0, ..self.request(query, Mode::Hybrid, k, filters) }
     }
 
     /// What scores evidence units: the cross-encoder when it is loaded, else embedding cosine.

@@ -14,7 +14,6 @@ use crate::app::{AskRequest, Curator};
 use crate::bench::percentile;
 use crate::generate::citations::is_refusal;
 use crate::index::Generation;
-use crate::retrieve::Mode;
 
 /// Lower case, HTML entities decoded, punctuation and English articles removed, spaces collapsed: the
 /// SQuAD normalisation.
@@ -279,7 +278,7 @@ pub fn abstention_sweep(curator: &Curator, generation: &Generation, questions: &
     let mut signal = String::new();
     let k = curator.settings.answer.sources;
     for q in questions {
-        let response = curator.search(generation, &curator.request(&q.question, Mode::Hybrid, Some(k), Default::default()))?;
+        let response = curator.search(generation, &curator.answer_request(&q.question, Some(k), Default::default()))?;
         let (relevance, name, _) = curator.relevance(&response.hits);
         signal = name;
         let gold_found = response.hits.iter().any(|h| q.relevant.get(&h.record_id).is_some_and(|g| *g > 0.0));

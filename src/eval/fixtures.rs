@@ -81,6 +81,7 @@ pub fn check(
     for fixture in fixtures {
         let mut request = curator.request(&fixture.question, Mode::Hybrid, Some(depth), Filters::default());
         request.rerank = None;
+        request.diversify = false;
         let hits = curator.search(generation, &request)?.hits;
         let answers_hit = |id: &str| generation.store.get(id).is_some_and(|s| fixture.answers(&s.record));
         // The answering records retrieval found, or else the first one in `records`; the best of them

@@ -24,7 +24,6 @@ use crate::app::Curator;
 use crate::evidence;
 use crate::gate::{self, Gate};
 use crate::index::{Filters, Generation};
-use crate::retrieve::Mode;
 
 /// One question as the gate sees it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -123,7 +122,7 @@ pub fn examples(
     for (i, (kind, q)) in questions.iter().enumerate() {
         progress(i, questions.len());
         let gold: HashSet<&String> = q.relevant.iter().filter(|(_, g)| **g > 0.0).map(|(id, _)| id).collect();
-        let hits = curator.search(generation, &curator.request(&q.question, Mode::Hybrid, Some(k), Filters::default()))?.hits;
+        let hits = curator.search(generation, &curator.answer_request(&q.question, Some(k), Filters::default()))?.hits;
         let gold_retrieved = hits.iter().any(|h| gold.contains(&h.record_id));
         out.push(GateExample {
             id: q.id.clone(),
@@ -135,7 +134,7 @@ pub fn examples(
         });
         let every_other = Sha256::digest(q.id.as_bytes())[0] % 2 == 0;
         if wrong_records && q.answerable && gold_retrieved && every_other {
-            let request = curator.request(&q.question, Mode::Hybrid, Some(k + gold.len()), Filters::default());
+            let request = curator.answer_request(&q.question, Some(k + gold.len()), Filters::default());
             let mut others = curator.search(generation, &request)?.hits;
             others.retain(|h| !gold.contains(&h.record_id));
             others.truncate(k);

@@ -57,6 +57,8 @@ pub fn mine(
         // The first stage's list, as the reranker will be given it: an installed reranker must not pick
         // the negatives its successor learns from.
         request.rerank = None;
+        // The reranker reads candidates as the answers retrieve them, a series' records together.
+        request.diversify = false;
         let response = match curator.search(generation, &request) {
             Ok(r) => r,
             Err(SearchError::EmptyQuery) => continue,

@@ -21,6 +21,7 @@ use crate::config::Settings;
 use crate::index::{Filters, Generation, IndexError};
 use crate::ingest::{IngestError, IngestOptions};
 use crate::models::ModelError;
+use crate::retrieve::diversify::series_key;
 use crate::retrieve::{Mode, SearchError};
 use metrics::{ndcg_at, precision_at, recall_at, reciprocal_rank_at};
 use questions::{load_aqua, load_jsonl, AquaPart, QuestionError};
@@ -59,11 +60,19 @@ pub enum Dataset {
     Aqua(PathBuf, AquaPart),
     /// A BEIR folder and the qrels split to judge with; it gets an index of its own.
     Beir(PathBuf, String),
+    /// Browse queries naming a maker and a word of their titles, built from the index
+    /// (`questions::maker_queries`), one part of them.
+    Makers(AquaPart),
 }
+
+/// `curator eval makers`: the maker queries of a part, at most this many.
+pub const MAKER_QUERIES: usize = 300;
 
 impl Dataset {
     pub fn detect(path: &Path, part: AquaPart, split: &str) -> Dataset {
-        if beir::is_beir_dir(path) {
+        if path == Path::new("makers") {
+            Dataset::Makers(part)
+        } else if beir::is_beir_dir(path) {
             Dataset::Beir(path.to_path_buf(), split.to_string())
         } else if path.extension().is_some_and(|e| e == "json") {
             Dataset::Aqua(path.to_path_buf(), part)
@@ -77,6 +86,7 @@ impl Dataset {
             Dataset::Questions(p) => p.display().to_string(),
             Dataset::Aqua(p, part) => format!("{} ({part:?} paintings)", p.display()),
             Dataset::Beir(p, split) => format!("{} ({split})", p.display()),
+            Dataset::Makers(part) => format!("maker queries ({part:?} part)"),
         }
     }
 
@@ -86,6 +96,11 @@ impl Dataset {
         match self {
             Dataset::Questions(p) => Ok((Curator::open(settings)?, load_jsonl(p)?)),
             Dataset::Aqua(p, part) => Ok((Curator::open(settings)?, load_aqua(p, *part)?)),
+            Dataset::Makers(part) => {
+                let curator = Curator::open(settings)?;
+                let queries = questions::maker_queries(&curator.load_generation()?, *part, MAKER_QUERIES, 42);
+                Ok((curator, queries))
+            }
             Dataset::Beir(dir, split) => {
                 let curator = Curator::open(beir_settings(settings, dir))?;
                 curator.ingest(beir::corpus(dir)?, &[], &IngestOptions::default(), progress)?;
@@ -120,6 +135,10 @@ pub struct RetrievalScores {
     pub mrr_at_10: f64,
     pub ndcg_at_10: f64,
     pub precision_at_5: f64,
+    pub precision_at_10: f64,
+    /// Share of the top 10 that repeat a series ranked above them (same title and first maker, see
+    /// `retrieve::diversify`): ten prints of one series is one result shown ten times.
+    pub series_repeats_at_10: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -196,11 +215,12 @@ pub fn sample(mut questions: Vec<Question>, limit: Option<usize>, seed: u64) -> 
 #[derive(Default)]
 struct ScoreSum {
     n: usize,
-    sums: [f64; 7],
+    sums: [f64; 9],
 }
 
 impl ScoreSum {
-    fn add(&mut self, ranked: &[String], q: &Question) {
+    /// `series`: each ranked record's series key, in rank order.
+    fn add(&mut self, ranked: &[String], series: &[Option<String>], q: &Question) {
         let r = &q.relevant;
         let values = [
             recall_at(ranked, r, 1),
@@ -210,6 +230,8 @@ impl ScoreSum {
             reciprocal_rank_at(ranked, r, 10),
             ndcg_at(ranked, r, 10),
             precision_at(ranked, r, 5),
+            precision_at(ranked, r, 10),
+            series_repeats(&series[..series.len().min(10)]),
         ];
         self.n += 1;
         for (sum, v) in self.sums.iter_mut().zip(values) {
@@ -228,8 +250,17 @@ impl ScoreSum {
             mrr_at_10: m(4),
             ndcg_at_10: m(5),
             precision_at_5: m(6),
+            precision_at_10: m(7),
+            series_repeats_at_10: m(8),
         }
     }
+}
+
+/// Share of `series` (one page of results) whose key repeats one before it; 0 for an empty page.
+fn series_repeats(series: &[Option<String>]) -> f64 {
+    let mut seen = std::collections::HashSet::new();
+    let repeats = series.iter().flatten().filter(|key| !seen.insert(key.as_str())).count();
+    if series.is_empty() { 0.0 } else { repeats as f64 / series.len() as f64 }
 }
 
 /// Retrieval quality and latency of each mode over the questions that have relevance judgements.
@@ -277,7 +308,8 @@ pub fn evaluate_retrieval(
                 Err(e) => return Err(e.into()),
             };
             let ranked: Vec<String> = response.hits.iter().map(|h| h.record_id.clone()).collect();
-            sum.add(&ranked, q);
+            let series: Vec<Option<String>> = response.hits.iter().map(|h| series_key(&h.title, &h.makers)).collect();
+            sum.add(&ranked, &series, q);
             let t = &response.timings;
             total.push(t.total_ms);
             embed.push(t.embed_query_ms);
@@ -305,13 +337,14 @@ pub fn evaluate_retrieval(
 /// The report as a Markdown table, for people.
 pub fn markdown(report: &EvalReport) -> String {
     let mut out = format!("{}: {} questions with judgements (seed {})\n\n", report.dataset, report.questions, report.seed);
-    out.push_str("| mode | R@1 | R@5 | R@10 | R@100 | MRR@10 | nDCG@10 | P@5 | p50 ms | p95 ms | rerank p50 ms | rerank p95 ms |\n");
-    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    out.push_str("| mode | R@1 | R@5 | R@10 | R@100 | MRR@10 | nDCG@10 | P@5 | P@10 | series repeats@10 | p50 ms | p95 ms | rerank p50 ms | rerank p95 ms |\n");
+    out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for m in &report.modes {
         let s = &m.scores;
         out.push_str(&format!(
-            "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+            "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
             m.mode, s.recall_at_1, s.recall_at_5, s.recall_at_10, s.recall_at_100, s.mrr_at_10, s.ndcg_at_10, s.precision_at_5,
+            s.precision_at_10, s.series_repeats_at_10,
             m.total.p50_ms, m.total.p95_ms, m.rerank.p50_ms, m.rerank.p95_ms
         ));
     }

@@ -256,6 +256,73 @@ pub fn metadata_questions(generation: &crate::index::Generation, part: AquaPart,
 }
 
 /// The title a reader knows: Rijksmuseum joins alternative titles with '$'; the first is the main one.
+/// Browse queries that name a maker and a word of the maker's titles ("Rembrandt self-portrait"), where
+/// other makers' titles hold that word too, so that only the maker decides what is relevant: every record
+/// of that maker whose title has the word. A query belongs to the part its (maker, word) pair hashes to,
+/// as `record_part` splits records; at most `limit`, sampled by a hash with `seed`.
+pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limit: usize, seed: u64) -> Vec<Question> {
+    use crate::generate::citations::content_words;
+    let known = |maker: &str| !maker.to_lowercase().contains("unknown") && !maker.to_lowercase().contains("anonym");
+    // How many makers' names hold each name word: a word of one maker's name alone names that maker.
+    let mut makers_with_word: HashMap<String, std::collections::HashSet<&str>> = HashMap::new();
+    // Per maker, title word -> the maker's records whose title has it; and per word, records by anyone.
+    let mut by_maker: HashMap<&str, HashMap<String, Vec<&str>>> = HashMap::new();
+    let mut records_with_word: HashMap<String, usize> = HashMap::new();
+    for stored in generation.store.records() {
+        let record = &stored.record;
+        let mut title_words = content_words(display_title(&record.title));
+        title_words.sort();
+        title_words.dedup();
+        for word in &title_words {
+            *records_with_word.entry(word.clone()).or_default() += 1;
+        }
+        let Some(maker) = record.makers.first().filter(|m| known(m)) else { continue };
+        for word in maker.split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() > 2) {
+            makers_with_word.entry(word.to_lowercase()).or_default().insert(maker.as_str());
+        }
+        let words = by_maker.entry(maker.as_str()).or_default();
+        for word in title_words.into_iter().filter(|w| !w.chars().any(|c| c.is_ascii_digit())) {
+            words.entry(word).or_default().push(record.id.as_str());
+        }
+    }
+    let mut queries: Vec<(Vec<u8>, Question)> = Vec::new();
+    for (maker, words) in &by_maker {
+        // The last word of the name that no other maker's name holds: "Rembrandt van Rijn" -> "rijn".
+        let Some(name) = maker
+            .split(|c: char| !c.is_alphanumeric())
+            .rfind(|w| w.chars().count() > 2 && makers_with_word.get(&w.to_lowercase()).is_some_and(|m| m.len() == 1))
+        else {
+            continue;
+        };
+        for (word, ids) in words {
+            let others = records_with_word.get(word).copied().unwrap_or(0).saturating_sub(ids.len());
+            if ids.len() < 2 || others < 10 {
+                continue;
+            }
+            let key = format!("maker-query:{maker}|{word}");
+            let query_part = match Sha256::digest(key.as_bytes())[0] % 5 {
+                0 => AquaPart::Dev,
+                1 => AquaPart::Heldout,
+                _ if super::mining::split_of(&key, 10) == "valid" => AquaPart::Valid,
+                _ => AquaPart::Train,
+            };
+            if query_part != part {
+                continue;
+            }
+            let question = Question {
+                id: format!("maker:{maker}|{word}"),
+                question: format!("{name} {word}"),
+                relevant: ids.iter().map(|id| (id.to_string(), 1.0)).collect(),
+                answers: Vec::new(),
+                answerable: true,
+            };
+            queries.push((Sha256::digest(format!("{seed}:{key}").as_bytes()).to_vec(), question));
+        }
+    }
+    queries.sort_by(|a, b| a.0.cmp(&b.0));
+    queries.into_iter().take(limit).map(|(_, q)| q).collect()
+}
+
 fn display_title(title: &str) -> &str {
     title.split('$').next().unwrap_or(title).trim()
 }

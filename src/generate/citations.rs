@@ -10,7 +10,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::embed::Embedder;
+use crate::embed::{cosine, Embedder};
 use crate::generate::prompt::Source;
 use crate::models::ModelError;
 
@@ -48,6 +48,10 @@ pub struct CheckedSentence {
     pub text: String,
     pub support: Support,
     pub citations: Vec<Citation>,
+    /// The numbers the model wrote, when none of those sources supports the sentence and the citation
+    /// was re-pointed to the given source that does (`citations`); empty when the model's citations stand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_cited: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -210,6 +214,44 @@ pub fn split_sentences_with_starts(text: &str) -> Vec<(String, Vec<usize>, usize
     sentences
 }
 
+/// `text` with each re-pointed sentence's markers (see [`CheckedSentence::model_cited`]) rewritten to the
+/// citations it now carries; `checked` are `text`'s sentences in order, as `split_sentences` finds them.
+pub fn with_repaired_markers(text: &str, checked: &[CheckedSentence]) -> String {
+    if checked.iter().all(|s| s.model_cited.is_empty()) {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let starts: Vec<usize> = split_sentences_with_starts(text).iter().map(|s| s.2).collect();
+    let mut out = String::new();
+    let mut copied = 0;
+    for (index, sentence) in checked.iter().enumerate().filter(|(_, s)| !s.model_cited.is_empty()) {
+        let (Some(&start), end) = (starts.get(index), starts.get(index + 1).copied().unwrap_or(chars.len())) else { continue };
+        out.extend(&chars[copied..start]);
+        let numbers: Vec<String> = sentence.citations.iter().map(|c| c.number.to_string()).collect();
+        let mut replacement = Some(format!("[{}]", numbers.join(", ")));
+        let mut i = start;
+        while i < end {
+            let marker_end = (chars[i] == '[')
+                .then(|| chars[i..end].iter().position(|&c| c == ']'))
+                .flatten()
+                .filter(|&e| e <= MAX_MARKER && parse_marker(&chars[i..=i + e].iter().collect::<String>()).is_some());
+            match marker_end {
+                Some(e) => {
+                    out.extend(replacement.take());
+                    i += e + 1;
+                }
+                None => {
+                    out.push(chars[i]);
+                    i += 1;
+                }
+            }
+        }
+        copied = end;
+    }
+    out.extend(&chars[copied..]);
+    tidy_spaces(&out)
+}
+
 /// "St.", "c.", "J." and the like do not end a sentence.
 fn is_abbreviation_or_initial(text: &str) -> bool {
     let last_word = text.trim_end_matches('.').rsplit(|c: char| c.is_whitespace()).next().unwrap_or("");
@@ -289,6 +331,7 @@ pub struct SupportChecker<'a> {
     thresholds: Thresholds,
     question_words: HashSet<String>,
     support: Vec<SourceSupport>,
+    repair: bool,
 }
 
 impl<'a> SupportChecker<'a> {
@@ -312,78 +355,113 @@ impl<'a> SupportChecker<'a> {
                 SourceSupport { text_words: words_of(&source.text), heading_facts: words_of(&facts), shown, label_words, sentences, vectors: None }
             })
             .collect();
-        SupportChecker { sources, embedder, thresholds, question_words: words_of(question), support }
+        SupportChecker { sources, embedder, thresholds, question_words: words_of(question), support, repair: false }
+    }
+
+    /// Re-points a sentence none of whose cited sources supports it to a given source that does (see
+    /// [`CheckedSentence::model_cited`]). Off, the model's citations stand as written.
+    pub fn repairing(mut self, on: bool) -> SupportChecker<'a> {
+        self.repair = on;
+        self
     }
 
     /// Checks one sentence (citation markers removed) that cites `numbers`.
     pub fn check(&mut self, text: &str, numbers: &[usize]) -> Result<CheckedSentence, ModelError> {
         let words = content_words(text);
-        let new_words: Vec<String> = words.iter().filter(|w| !self.question_words.contains(*w)).cloned().collect();
-        let facts: Vec<String> = checkable_facts(text).into_iter().filter(|f| !self.question_words.contains(f)).collect();
+        let claim = Claim {
+            new_words: words.iter().filter(|w| !self.question_words.contains(*w)).cloned().collect(),
+            facts: checkable_facts(text).into_iter().filter(|f| !self.question_words.contains(f)).collect(),
+        };
+        // Numbers outside 1..=k were removed before; a stray one is skipped, never indexed.
+        let cited: Vec<usize> = numbers.iter().copied().filter(|n| (1..=self.sources.len()).contains(n)).collect();
         let mut sentence_vector: Option<Vec<f32>> = None;
         let mut citations = Vec::new();
-        for &number in numbers {
-            // Numbers outside 1..=k were removed before; a stray one is skipped, never indexed.
-            let Some(at) = number.checked_sub(1).filter(|&at| at < self.sources.len()) else { continue };
-            if self.support[at].vectors.is_none() {
-                let sentences: Vec<&str> = self.support[at].sentences.iter().map(String::as_str).collect();
-                self.support[at].vectors = Some(self.embedder.embed(&sentences)?);
-            }
-            if sentence_vector.is_none() {
-                sentence_vector = Some(self.embedder.embed_one(text)?);
-            }
-            let support = &self.support[at];
-            // The claim: what the sentence says beyond the question and the record's title and id.
-            let claim: Vec<&String> = new_words.iter().filter(|w| !support.label_words.contains(*w)).collect();
-            // The heading's maker and date answer "who" and "when"; beside any other claim they are an echo
-            // of the heading, and the rest must be in the record's text.
-            let beyond_heading: Vec<&String> = claim.iter().copied().filter(|w| !support.heading_facts.contains(*w)).collect();
-            let share_in = |words: &[&String], of: &HashSet<String>| words.iter().filter(|w| of.contains(**w)).count() as f32 / words.len() as f32;
-            let lexical = if claim.is_empty() {
-                0.0
-            } else if beyond_heading.is_empty() {
-                1.0
-            } else {
-                share_in(&beyond_heading, &support.text_words)
+        for &number in &cited {
+            let vector = match &sentence_vector {
+                Some(v) => v,
+                None => sentence_vector.insert(self.embedder.embed_one(text)?),
             };
-            let (snippet, semantic) = match (&support.vectors, &sentence_vector) {
-                (Some(vectors), Some(sentence)) => support
-                    .sentences
-                    .iter()
-                    .zip(vectors)
-                    .map(|(s, v)| (s.clone(), dot(sentence, v)))
-                    .max_by(|a, b| a.1.total_cmp(&b.1))
-                    .unwrap_or_default(),
-                _ => (String::new(), 0.0),
-            };
-            let facts_hold = facts.iter().all(|f| support.shown.contains(f));
-            let supported = !claim.is_empty() && facts_hold && (lexical >= self.thresholds.lexical || semantic >= self.thresholds.semantic);
-            let source = &self.sources[at];
-            citations.push(Citation {
-                number,
-                record_id: source.record_id.clone(),
-                title: source.title.clone(),
-                snippet,
-                lexical,
-                semantic,
-                supported,
-            });
+            citations.push(self.judge(number, &claim, vector)?);
         }
-        let support = if new_words.is_empty() || is_refusal(text) {
+        let states_something = !claim.new_words.is_empty() && !is_refusal(text);
+        let mut model_cited = Vec::new();
+        if self.repair && states_something && !citations.is_empty() && !citations.iter().any(|c| c.supported) {
+            if let Some(vector) = &sentence_vector {
+                // A sentence that names the cited record (words of its title or id) is about that record:
+                // another source that does not name it too would say something of a different work.
+                let named: Vec<&String> =
+                    words.iter().filter(|w| cited.iter().any(|&n| self.support[n - 1].label_words.contains(*w))).collect();
+                let candidates: Vec<usize> = (1..=self.sources.len())
+                    .filter(|n| !cited.contains(n) && named.iter().all(|w| self.support[n - 1].shown.contains(*w)))
+                    .collect();
+                let mut best: Option<Citation> = None;
+                for number in candidates {
+                    let candidate = self.judge(number, &claim, vector)?;
+                    if candidate.supported && best.as_ref().is_none_or(|b| strength(&candidate) > strength(b)) {
+                        best = Some(candidate);
+                    }
+                }
+                if let Some(best) = best {
+                    model_cited = cited.clone();
+                    citations = vec![best];
+                }
+            }
+        }
+        let support = if !states_something {
             Support::NoClaim
         } else if citations.is_empty() {
-            if new_words.len() >= 2 { Support::Uncited } else { Support::NoClaim }
+            if claim.new_words.len() >= 2 { Support::Uncited } else { Support::NoClaim }
         } else if citations.iter().any(|c| c.supported) {
             Support::Supported
         } else {
             Support::Unsupported
         };
-        Ok(CheckedSentence { text: text.to_string(), support, citations })
+        Ok(CheckedSentence { text: text.to_string(), support, citations, model_cited })
+    }
+
+    /// How well source `number` supports a sentence that makes `claim` and embeds as `sentence_vector`.
+    fn judge(&mut self, number: usize, claim: &Claim, sentence_vector: &[f32]) -> Result<Citation, ModelError> {
+        let at = number - 1;
+        if self.support[at].vectors.is_none() {
+            let sentences: Vec<&str> = self.support[at].sentences.iter().map(String::as_str).collect();
+            self.support[at].vectors = Some(self.embedder.embed(&sentences)?);
+        }
+        let support = &self.support[at];
+        // The claim: what the sentence says beyond the question and the record's title and id.
+        let said: Vec<&String> = claim.new_words.iter().filter(|w| !support.label_words.contains(*w)).collect();
+        // The heading's maker and date answer "who" and "when"; beside any other claim they are an echo of
+        // the heading, and the rest must be in the record's text.
+        let beyond_heading: Vec<&String> = said.iter().copied().filter(|w| !support.heading_facts.contains(*w)).collect();
+        let lexical = if said.is_empty() {
+            0.0
+        } else if beyond_heading.is_empty() {
+            1.0
+        } else {
+            beyond_heading.iter().filter(|w| support.text_words.contains(**w)).count() as f32 / beyond_heading.len() as f32
+        };
+        let (snippet, semantic) = support
+            .sentences
+            .iter()
+            .zip(support.vectors.iter().flatten())
+            .map(|(s, v)| (s.clone(), cosine(sentence_vector, v)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or_default();
+        let facts_hold = claim.facts.iter().all(|f| support.shown.contains(f));
+        let supported = !said.is_empty() && facts_hold && (lexical >= self.thresholds.lexical || semantic >= self.thresholds.semantic);
+        let source = &self.sources[at];
+        Ok(Citation { number, record_id: source.record_id.clone(), title: source.title.clone(), snippet, lexical, semantic, supported })
     }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+/// What a sentence states beyond the question: its content words and its checkable facts.
+struct Claim {
+    new_words: Vec<String>,
+    facts: Vec<String>,
+}
+
+/// Orders citations: a supported one first, then the closer match.
+pub fn strength(citation: &Citation) -> (bool, f32) {
+    (citation.supported, citation.lexical.max(citation.semantic))
 }
 
 /// A sentence that declines to answer states nothing to check.

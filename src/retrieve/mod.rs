@@ -4,6 +4,7 @@
 //! retriever; chunks collapse to records (a record's best chunk represents it); hybrid mode fuses the two
 //! record lists. Depends on `index` and `embed` only.
 
+pub mod diversify;
 pub mod fusion;
 pub mod rerank;
 
@@ -71,6 +72,10 @@ pub struct SearchRequest {
     pub rerank: Option<RerankRequest>,
     /// A year range written in the query ("1600-1650") becomes a year filter when none is given.
     pub years_from_query: bool,
+    /// Repeats of a series (same title and first maker) move below every other record (`diversify`).
+    pub diversify: bool,
+    /// Weight of the query's words found in a record's makers, on top of BM25 (see `TextIndex::search`).
+    pub maker_boost: f32,
 }
 
 /// A record's place in one stage's ranking (1-based) and the score that put it there.
@@ -153,8 +158,8 @@ pub fn collapse_to_records(generation: &Generation, chunks: &[(ChunkId, f32)]) -
     out
 }
 
-pub fn bm25(generation: &Generation, query: &str, filters: &Filters, candidates: usize) -> Result<RecordRanking, SearchError> {
-    let chunks = generation.text.search(query, filters, candidates)?;
+pub fn bm25(generation: &Generation, query: &str, filters: &Filters, candidates: usize, maker_boost: f32) -> Result<RecordRanking, SearchError> {
+    let chunks = generation.text.search(query, filters, candidates, maker_boost)?;
     Ok(collapse_to_records(generation, &chunks))
 }
 
@@ -217,7 +222,7 @@ pub fn search(
     let filters = &filters;
     let run_bm25 = || -> Result<(RecordRanking, f64), SearchError> {
         let t = Instant::now();
-        let ranking = bm25(generation, query, filters, candidates)?;
+        let ranking = bm25(generation, query, filters, candidates, request.maker_boost)?;
         Ok((ranking, ms(t)))
     };
     let run_dense = || -> Result<(RecordRanking, f64, f64), SearchError> {
@@ -283,6 +288,9 @@ pub fn search(
         timings.rerank_ms = ms(t);
     }
     pin_pasted_record_id(generation, query, filters, &mut order, &mut stages);
+    if request.diversify {
+        order = diversify::one_per_series_first(generation, order);
+    }
     let hits = order
         .into_iter()
         .take(request.k)

@@ -138,6 +138,49 @@ test("ask: the answer streams, its chips show a hover card and open the record w
   clean(page);
 });
 
+test("ask: a re-pointed citation is drawn apart and its card names the number the model wrote", async () => {
+  // The server's own stream, with its first sentence marked as re-pointed from a number the model wrote
+  // (which answer gets re-pointed depends on the model; how the page shows one does not).
+  const page = await openPage();
+  await page.route("**/api/ask/stream", async (route) => {
+    const response = await route.fetch();
+    const repointed = (sentence) => {
+      const number = sentence.citations[0].number;
+      return Object.assign(sentence, { model_cited: [number === 1 ? 2 : 1] });
+    };
+    const events = (await response.text()).split("\n\n").map((block) => {
+      const name = (block.match(/^event: ?(.*)$/m) || [])[1];
+      const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).replace(/^ /, "")).join("\n");
+      if (name === "sentence") {
+        const event = JSON.parse(data);
+        if (event.index === 0 && event.sentence.citations.length) repointed(event.sentence);
+        return "event: sentence\ndata: " + JSON.stringify(event);
+      }
+      if (name === "answer") {
+        const answer = JSON.parse(data);
+        if (answer.sentences.length && answer.sentences[0].citations.length) repointed(answer.sentences[0]);
+        return "event: answer\ndata: " + JSON.stringify(answer);
+      }
+      return block;
+    });
+    await route.fulfill({ response, body: events.join("\n\n") });
+  });
+  await page.goto(BASE + "/");
+  await page.fill("#question", "Who painted The Milkmaid, and what is she pouring?");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector(".turn .feedback:not([hidden])", { timeout: 180_000 });
+  const repaired = page.locator(".turn .answer .chip.repaired");
+  assert.equal(await repaired.count(), 1, "the re-pointed citation's chip is drawn apart");
+  const wrote = await repaired.evaluate((chip) => Number(chip.dataset.number) === 1 ? 2 : 1);
+  assert.match(await repaired.getAttribute("aria-label"), new RegExp("the model cited \\[" + wrote + "\\]"));
+  await repaired.hover();
+  const card = page.locator("#card");
+  await card.waitFor({ state: "visible" });
+  assert.match(await card.innerText(), new RegExp("Re-pointed: the model cited \\[" + wrote + "\\], which does not say this"));
+  await shot(page, "ask-repointed.png");
+  clean(page);
+});
+
 test("ask: a question the collection cannot answer is declined plainly, with the closest records", async () => {
   const page = await openPage();
   await page.goto(BASE + "/");

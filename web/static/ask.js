@@ -58,15 +58,22 @@
     return turn;
   }
 
-  function chip(turn, citation) {
-    const button = el("button", "chip" + (citation.supported ? " supported" : " unsupported"), "[" + citation.number + "]");
+  // A citation curator re-pointed: the model cited `modelCited`, which does not say it; this source does.
+  function repairWords(modelCited) {
+    const cited = modelCited.map((n) => "[" + n + "]").join(", ");
+    return "Re-pointed: the model cited " + cited + ", which does not say this; this record does.";
+  }
+
+  function chip(turn, citation, modelCited) {
+    const repaired = modelCited && modelCited.length > 0;
+    const button = el("button", "chip" + (citation.supported ? " supported" : " unsupported") + (repaired ? " repaired" : ""), "[" + citation.number + "]");
     button.type = "button";
     const source = turn.sources.get(citation.number);
     const title = source ? source.title : citation.title;
-    button.setAttribute("aria-label", "Source " + citation.number + ": " + title + ". " + (citation.supported ? "Supported." : "Not supported."));
+    button.setAttribute("aria-label", "Source " + citation.number + ": " + title + ". " + (citation.supported ? "Supported." : "Not supported.") + (repaired ? " " + repairWords(modelCited) : ""));
     button.dataset.number = String(citation.number);
-    button.addEventListener("mouseenter", () => showCard(turn, citation, button));
-    button.addEventListener("focus", () => showCard(turn, citation, button));
+    button.addEventListener("mouseenter", () => showCard(turn, citation, button, modelCited));
+    button.addEventListener("focus", () => showCard(turn, citation, button, modelCited));
     button.addEventListener("mouseleave", hideCard);
     button.addEventListener("blur", hideCard);
     button.addEventListener("click", () => openRecord(turn, citation));
@@ -78,7 +85,7 @@
     span.appendChild(document.createTextNode(sentence.text.replace(/[.!?]$/, "")));
     for (const citation of sentence.citations) {
       span.appendChild(document.createTextNode(" "));
-      span.appendChild(chip(turn, citation));
+      span.appendChild(chip(turn, citation, sentence.model_cited));
     }
     const last = sentence.text.match(/[.!?]$/);
     if (last) span.appendChild(document.createTextNode(last[0]));
@@ -186,7 +193,7 @@
     turn.timingsEl.hidden = !showTimings.checked;
   }
 
-  function showCard(turn, citation, anchor) {
+  function showCard(turn, citation, anchor, modelCited) {
     const source = turn.sources.get(citation.number);
     card.replaceChildren();
     card.appendChild(el("p", "card-title", source ? source.title : citation.title));
@@ -194,6 +201,7 @@
     if (citation.snippet) card.appendChild(el("blockquote", null, citation.snippet));
     card.appendChild(el("p", "support " + (citation.supported ? "supported" : "unsupported"),
       citation.supported ? SUPPORT_WORDS.supported : SUPPORT_WORDS.unsupported));
+    if (modelCited && modelCited.length) card.appendChild(el("p", "support repaired", repairWords(modelCited)));
     card.hidden = false;
     const box = anchor.getBoundingClientRect();
     const width = Math.min(360, window.innerWidth - 16);
