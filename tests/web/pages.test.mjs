@@ -139,14 +139,16 @@ test("ask: the answer streams, its chips show a hover card and open the record w
 });
 
 test("ask: a re-pointed citation is drawn apart and its card names the number the model wrote", async () => {
-  // The server's own stream, with its first sentence marked as re-pointed from a number the model wrote
-  // (which answer gets re-pointed depends on the model; how the page shows one does not).
+  // The server's own stream, with its first sentence marked as re-pointed from a number the model wrote,
+  // as the server marks one: supported by the source it now cites (which answer gets re-pointed depends
+  // on the model; how the page shows one does not).
   const page = await openPage();
   await page.route("**/api/ask/stream", async (route) => {
     const response = await route.fetch();
     const repointed = (sentence) => {
       const number = sentence.citations[0].number;
-      return Object.assign(sentence, { model_cited: [number === 1 ? 2 : 1] });
+      sentence.citations = [Object.assign(sentence.citations[0], { supported: true })];
+      return Object.assign(sentence, { support: "supported", model_cited: [number === 1 ? 2 : 1] });
     };
     const events = (await response.text()).split("\n\n").map((block) => {
       const name = (block.match(/^event: ?(.*)$/m) || [])[1];
@@ -176,7 +178,9 @@ test("ask: a re-pointed citation is drawn apart and its card names the number th
   await repaired.hover();
   const card = page.locator("#card");
   await card.waitFor({ state: "visible" });
-  assert.match(await card.innerText(), new RegExp("Re-pointed: the model cited \\[" + wrote + "\\], which does not say this"));
+  const cardText = await card.innerText();
+  assert.match(cardText, new RegExp("Re-pointed: the model cited \\[" + wrote + "\\], which does not say this"));
+  assert.match(cardText, /Supported: the cited record says this/);
   await shot(page, "ask-repointed.png");
   clean(page);
 });
