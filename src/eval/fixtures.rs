@@ -12,7 +12,6 @@ use crate::app::Curator;
 use crate::index::{Filters, Generation};
 use crate::records::MuseumRecord;
 use crate::retrieve::rerank::{probability, Reranker};
-use crate::retrieve::Mode;
 
 /// One fixture: the record that answers `question`, by id, or any record whose makers contain `maker` and
 /// whose title contains `title` (for "paintings of the Thames by Turner", where many are right).
@@ -79,9 +78,8 @@ pub fn check(
 ) -> Result<Vec<FixtureResult>, EvalError> {
     let mut results = Vec::new();
     for fixture in fixtures {
-        let mut request = curator.request(&fixture.question, Mode::Hybrid, Some(depth), Filters::default());
+        let mut request = curator.answer_request(&fixture.question, Some(depth), Filters::default());
         request.rerank = None;
-        request.diversify = false;
         let hits = curator.search(generation, &request)?.hits;
         let answers_hit = |id: &str| generation.store.get(id).is_some_and(|s| fixture.answers(&s.record));
         // The answering records retrieval found, or else the first one in `records`; the best of them

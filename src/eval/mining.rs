@@ -9,7 +9,7 @@ use super::questions::Question;
 use crate::app::Curator;
 use crate::feedback::{Feedback, Rating};
 use crate::index::{Filters, Generation};
-use crate::retrieve::{Mode, SearchError};
+use crate::retrieve::SearchError;
 
 /// Negatives kept per group, from the top of the retrieved list.
 const NEGATIVES: usize = 20;
@@ -52,13 +52,12 @@ pub fn mine(
         if relevant.is_empty() || relevant.iter().all(|id| generation.store.get(id).is_none()) {
             continue;
         }
-        let mut request = curator.request(&q.question, Mode::Hybrid, Some(NEGATIVES + relevant.len()), Filters::default());
+        // The reranker reads candidates as answers retrieve them, a series' records together.
+        let mut request = curator.answer_request(&q.question, Some(NEGATIVES + relevant.len()), Filters::default());
         request.candidates = request.candidates.max(50);
         // The first stage's list, as the reranker will be given it: an installed reranker must not pick
         // the negatives its successor learns from.
         request.rerank = None;
-        // The reranker reads candidates as the answers retrieve them, a series' records together.
-        request.diversify = false;
         let response = match curator.search(generation, &request) {
             Ok(r) => r,
             Err(SearchError::EmptyQuery) => continue,

@@ -21,7 +21,7 @@ use crate::config::Settings;
 use crate::index::{Filters, Generation, IndexError};
 use crate::ingest::{IngestError, IngestOptions};
 use crate::models::ModelError;
-use crate::retrieve::diversify::series_key;
+use crate::retrieve::diversify::{repeats, series_key};
 use crate::retrieve::{Mode, SearchError};
 use metrics::{ndcg_at, precision_at, recall_at, reciprocal_rank_at};
 use questions::{load_aqua, load_jsonl, AquaPart, QuestionError};
@@ -258,9 +258,8 @@ impl ScoreSum {
 
 /// Share of `series` (one page of results) whose key repeats one before it; 0 for an empty page.
 fn series_repeats(series: &[Option<String>]) -> f64 {
-    let mut seen = std::collections::HashSet::new();
-    let repeats = series.iter().flatten().filter(|key| !seen.insert(key.as_str())).count();
-    if series.is_empty() { 0.0 } else { repeats as f64 / series.len() as f64 }
+    let repeated = repeats(series).into_iter().filter(|&r| r).count();
+    if series.is_empty() { 0.0 } else { repeated as f64 / series.len() as f64 }
 }
 
 /// Retrieval quality and latency of each mode over the questions that have relevance judgements.

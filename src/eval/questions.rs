@@ -117,10 +117,16 @@ pub fn record_part(record_id: &str) -> AquaPart {
             part => part,
         };
     }
-    match Sha256::digest(format!("metadata:{record_id}").as_bytes())[0] % 5 {
+    part_by_hash(&format!("metadata:{record_id}"), record_id)
+}
+
+/// A fifth each to dev and heldout by a hash of `key`, the rest to train, whose tenth by the reranker's
+/// own split of `valid_key` is valid.
+fn part_by_hash(key: &str, valid_key: &str) -> AquaPart {
+    match Sha256::digest(key.as_bytes())[0] % 5 {
         0 => AquaPart::Dev,
         1 => AquaPart::Heldout,
-        _ if super::mining::split_of(record_id, 10) == "valid" => AquaPart::Valid,
+        _ if super::mining::split_of(valid_key, 10) == "valid" => AquaPart::Valid,
         _ => AquaPart::Train,
     }
 }
@@ -255,7 +261,6 @@ pub fn metadata_questions(generation: &crate::index::Generation, part: AquaPart,
     out
 }
 
-/// The title a reader knows: Rijksmuseum joins alternative titles with '$'; the first is the main one.
 /// Browse queries that name a maker and a word of the maker's titles ("Rembrandt self-portrait"), where
 /// other makers' titles hold that word too, so that only the maker decides what is relevant: every record
 /// of that maker whose title has the word. A query belongs to the part its (maker, word) pair hashes to,
@@ -300,13 +305,7 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
                 continue;
             }
             let key = format!("maker-query:{maker}|{word}");
-            let query_part = match Sha256::digest(key.as_bytes())[0] % 5 {
-                0 => AquaPart::Dev,
-                1 => AquaPart::Heldout,
-                _ if super::mining::split_of(&key, 10) == "valid" => AquaPart::Valid,
-                _ => AquaPart::Train,
-            };
-            if query_part != part {
+            if part_by_hash(&key, &key) != part {
                 continue;
             }
             let question = Question {
@@ -323,6 +322,7 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
     queries.into_iter().take(limit).map(|(_, q)| q).collect()
 }
 
+/// The title a reader knows: Rijksmuseum joins alternative titles with '$'; the first is the main one.
 fn display_title(title: &str) -> &str {
     title.split('$').next().unwrap_or(title).trim()
 }

@@ -123,6 +123,15 @@ fn is_marker_char(c: char) -> bool {
     c.is_ascii_digit() || c == ',' || c == ' ' || c.is_ascii_alphabetic()
 }
 
+/// The citation marker `chars` starts with, if any: the offset of its closing bracket and its numbers.
+fn marker_at(chars: &[char]) -> Option<(usize, Vec<usize>)> {
+    if chars.first() != Some(&'[') {
+        return None;
+    }
+    let end = chars.iter().position(|&c| c == ']').filter(|&e| e <= MAX_MARKER)?;
+    parse_marker(&chars[..=end].iter().collect::<String>()).map(|numbers| (end, numbers))
+}
+
 /// The numbers of a marker like "[2]", "[1, 3]", "[Source 2]"; None when it is not a citation.
 fn parse_marker(marker: &str) -> Option<Vec<usize>> {
     let inner = marker.strip_prefix('[')?.strip_suffix(']')?;
@@ -171,22 +180,17 @@ pub fn split_sentences_with_starts(text: &str) -> Vec<(String, Vec<usize>, usize
     };
     while i < chars.len() {
         let c = chars[i];
-        if c == '[' {
-            if let Some(end) = chars[i..].iter().position(|&c| c == ']').filter(|&e| e <= MAX_MARKER) {
-                let marker: String = chars[i..=i + end].iter().collect();
-                if let Some(numbers) = parse_marker(&marker) {
-                    if !current.chars().any(char::is_alphanumeric) {
-                        // "... 1434. [1]": the marker belongs to the sentence just closed.
-                        if let Some(last) = sentences.last_mut() {
-                            last.1.extend(numbers);
-                        }
-                    } else {
-                        cited.extend(numbers);
-                    }
-                    i += end + 1;
-                    continue;
+        if let Some((end, numbers)) = marker_at(&chars[i..]) {
+            if !current.chars().any(char::is_alphanumeric) {
+                // "... 1434. [1]": the marker belongs to the sentence just closed.
+                if let Some(last) = sentences.last_mut() {
+                    last.1.extend(numbers);
                 }
+            } else {
+                cited.extend(numbers);
             }
+            i += end + 1;
+            continue;
         }
         if !current.chars().any(char::is_alphanumeric) && c.is_alphanumeric() {
             start = i;
@@ -231,12 +235,8 @@ pub fn with_repaired_markers(text: &str, checked: &[CheckedSentence]) -> String 
         let mut replacement = Some(format!("[{}]", numbers.join(", ")));
         let mut i = start;
         while i < end {
-            let marker_end = (chars[i] == '[')
-                .then(|| chars[i..end].iter().position(|&c| c == ']'))
-                .flatten()
-                .filter(|&e| e <= MAX_MARKER && parse_marker(&chars[i..=i + e].iter().collect::<String>()).is_some());
-            match marker_end {
-                Some(e) => {
+            match marker_at(&chars[i..end]) {
+                Some((e, _)) => {
                     out.extend(replacement.take());
                     i += e + 1;
                 }

@@ -21,19 +21,23 @@ pub fn series_key(title: &str, makers: &[String]) -> Option<String> {
     Some(format!("{title_words}|{}", makers.first().map_or(String::new(), |m| normalise(m))))
 }
 
+/// For each of a ranked list's series keys, whether it repeats a key before it.
+pub fn repeats(keys: &[Option<String>]) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::new();
+    keys.iter().map(|key| key.as_deref().is_some_and(|key| !seen.insert(key))).collect()
+}
+
 /// `order` with each repeat of a series moved below the first record of every series (stable otherwise).
 pub fn one_per_series_first(generation: &Generation, order: Vec<(String, f32)>) -> Vec<(String, f32)> {
     let keys: Vec<Option<String>> = order
         .iter()
         .map(|(id, _)| generation.store.get(id).and_then(|stored| series_key(&stored.record.title, &stored.record.makers)))
         .collect();
-    let mut seen = std::collections::HashSet::new();
-    let (mut first, mut repeats) = (Vec::with_capacity(order.len()), Vec::new());
-    for (entry, key) in order.into_iter().zip(keys) {
-        let repeat = key.is_some_and(|key| !seen.insert(key));
-        if repeat { repeats.push(entry) } else { first.push(entry) }
+    let (mut first, mut later) = (Vec::with_capacity(order.len()), Vec::new());
+    for (entry, repeat) in order.into_iter().zip(repeats(&keys)) {
+        if repeat { later.push(entry) } else { first.push(entry) }
     }
-    first.extend(repeats);
+    first.extend(later);
     first
 }
 
