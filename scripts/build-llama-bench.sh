@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's own llama-bench from the sources the llama-cpp-sys-2 crate vendors, with the CPU
-# options that crate's build used (read from its CMake cache) and the same vector extensions
+# Builds llama.cpp's own llama-bench (and llama-quantize, beside it) from the sources the llama-cpp-sys-2
+# crate vendors, with the CPU options that crate's build used (read from its CMake cache) and the same vector extensions
 # (scripts/lib/build-env.sh), so that `curator bench answer` can put
 # curator's generation speed next to llama.cpp's for the same model and threads.
 #   scripts/build-llama-bench.sh   -> prints the path of llama-bench
@@ -12,11 +12,11 @@ out="${XDG_CACHE_HOME:-$HOME/.cache}/curator/llama-bench${cpu_flags:+-$(printf '
 version="$(grep -A1 '^name = "llama-cpp-sys-2"' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')"
 src="$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/llama-cpp-sys-2-"$version"/llama.cpp 2>/dev/null | head -1)"
 [ -d "$src" ] || { echo "build-llama-bench: llama-cpp-sys-2 $version sources not found; run cargo build first" >&2; exit 1; }
-if [ -x "$out/build/bin/llama-bench" ]; then echo "$out/build/bin/llama-bench"; exit 0; fi
+if [ -x "$out/build/bin/llama-bench" ] && [ -x "$out/build/bin/llama-quantize" ]; then echo "$out/build/bin/llama-bench"; exit 0; fi
 cache="$(ls -d "$CARGO_TARGET_DIR"/release/build/llama-cpp-sys-2-*/out/build/CMakeCache.txt 2>/dev/null | head -1)"
 # The crate vendors llama.cpp without llama-bench's source. llama-cpp-python's source package on PyPI
-# carries it: take tools/llama-bench from there and build it against the crate's own llama.cpp, so both
-# sides run the same library.
+# carries it: take tools/llama-bench (and tools/quantize, for scripts/bench-quantisation.sh) from there and
+# build them against the crate's own llama.cpp, so both sides run the same library.
 sdist="llama_cpp_python-0.3.36.tar.gz"
 sdist_sha256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
 mkdir -p "$out"
@@ -27,9 +27,9 @@ fi
 echo "$sdist_sha256  $out/$sdist" | sha256sum -c --quiet - || { echo "build-llama-bench: $sdist checksum mismatch" >&2; rm -f "$out/$sdist"; exit 1; }
 rm -rf "$out/src"
 cp -r "$src" "$out/src"
-rm -rf "$out/src/tools/llama-bench"
-tar xzf "$out/$sdist" -C "$out/src/tools" --strip-components=4 "llama_cpp_python-0.3.36/vendor/llama.cpp/tools/llama-bench"
-echo 'add_subdirectory(llama-bench)' > "$out/src/tools/CMakeLists.txt"
+rm -rf "$out/src/tools/llama-bench" "$out/src/tools/quantize"
+tar xzf "$out/$sdist" -C "$out/src/tools" --strip-components=4 "llama_cpp_python-0.3.36/vendor/llama.cpp/tools/llama-bench" "llama_cpp_python-0.3.36/vendor/llama.cpp/tools/quantize"
+printf 'add_subdirectory(llama-bench)\nadd_subdirectory(quantize)\n' > "$out/src/tools/CMakeLists.txt"
 src="$out/src"
 flags=(-DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS=$cpu_flags" "-DCMAKE_CXX_FLAGS=$cpu_flags" -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_BUILD_APP=OFF -DBUILD_SHARED_LIBS=OFF)
 if [ -f "$cache" ]; then
@@ -38,8 +38,8 @@ if [ -f "$cache" ]; then
     [ -n "$value" ] && flags+=("-D$option=$value")
   done
 fi
-echo "== building llama-bench from $src (${flags[*]})" >&2
+echo "== building llama-bench and llama-quantize from $src (${flags[*]})" >&2
 rm -rf "$out/build"
 cmake -S "$src" -B "$out/build" "${flags[@]}" >&2
-cmake --build "$out/build" --target llama-bench -j "$(nproc)" >&2
+cmake --build "$out/build" --target llama-bench llama-quantize -j "$(nproc)" >&2
 echo "$out/build/bin/llama-bench"

@@ -121,6 +121,8 @@ pub const MAX_SOURCES: usize = 20;
 pub struct AnswerSettings {
     pub sources: usize,
     pub evidence_budget_tokens: usize,
+    /// Cross-encoder logits below the best evidence unit beyond which a unit is not given (0: no margin).
+    pub evidence_margin: f32,
     pub constrain_citations: bool,
     pub max_sentences: usize,
     pub history_budget_tokens: usize,
@@ -205,6 +207,9 @@ impl Settings {
             ));
         }
         let a = &self.answer;
+        if !(a.evidence_margin >= 0.0) {
+            return Err(ConfigError::Invalid(format!("answer.evidence_margin must be 0 (no margin) or more, not {}", a.evidence_margin)));
+        }
         if a.sources == 0 || a.sources > MAX_SOURCES || a.evidence_budget_tokens + a.history_budget_tokens + g.max_answer_tokens + 256 > g.context_tokens as usize {
             return Err(ConfigError::Invalid(format!(
                 "answer.sources must be in 1..={MAX_SOURCES}, and evidence_budget_tokens + history_budget_tokens + generation.max_answer_tokens + 256 must fit in generation.context_tokens ({})",

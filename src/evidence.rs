@@ -6,6 +6,9 @@
 //! structured facts as one unit, then each sentence of its description), every unit is scored against the
 //! question, and the best are kept within a token budget: first the best unit of each record, then the
 //! best of the rest. Each record's units are given back in document order, under the record's header.
+//! With a margin, a unit scoring far below the best unit is not given at all, and a record left with no
+//! unit is not a source: most questions are answered by one record, and every token of a record that
+//! does not answer is paid for before the first answer token and can draw the citation away.
 //!
 //! Units are scored by the cross-encoder when it is loaded (each unit read after its record's header, as
 //! the reranker was trained on chunks), else by embedding cosine.
@@ -75,16 +78,29 @@ pub struct Evidence {
     pub best_scores: Vec<f32>,
 }
 
-/// The numbered sources for the first `given` of `hits`: each record's best evidence within
-/// `budget_tokens` in all. Every hit's units are scored, so that the answer gate reads the same number of
-/// records however many the model is given.
+/// How much evidence the model is given (`answer.sources`, `answer.evidence_budget_tokens`,
+/// `answer.evidence_margin`).
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// At most this many records, the first of the hits.
+    pub records: usize,
+    /// Tokens their evidence may take in all.
+    pub tokens: usize,
+    /// With the cross-encoder scoring: a unit whose logit is more than this below the best unit's is not
+    /// given, and a record left with no unit is not a source. None (or the embedding scorer, whose cosines
+    /// are on another scale) gives each of the records its best units within the token budget.
+    pub margin: Option<f32>,
+}
+
+/// The numbered sources for the first `budget.records` of `hits`: each record's best evidence within the
+/// budget. Every hit's units are scored, so that the answer gate reads the same number of records however
+/// many the model is given.
 pub fn select(
     question: &str,
     generation: &Generation,
     hits: &[Hit],
-    given: usize,
+    budget: Budget,
     scorer: &Scorer<'_>,
-    budget_tokens: usize,
     count_tokens: &dyn Fn(&str) -> usize,
 ) -> Result<Evidence, ModelError> {
     // Every unit of every record, read after its record's header, is scored in one call: one query
@@ -111,19 +127,27 @@ pub fn select(
     for (unit, score) in units.iter_mut().zip(scorer.score(question, &scored)?) {
         unit.score = score;
     }
-    let given = given.min(hits.len());
-    let chosen = choose(&units, given, budget_tokens);
+    let given = budget.records.min(hits.len());
     let best_scores = (0..hits.len())
         .map(|record| units.iter().filter(|u| u.record == record).map(|u| u.score).reduce(f32::max).unwrap_or(0.0))
         .collect();
-    let sources = hits[..given]
-        .iter()
+    let margin = match scorer {
+        Scorer::CrossEncoder(_) => budget.margin,
+        Scorer::Embedding(_) => None,
+    };
+    if let Some(margin) = margin {
+        drop_far_below_best(&mut units, given, margin);
+    }
+    let chosen = choose(&units, given, budget.tokens);
+    let sources = source_records(&units, &chosen, given, margin.is_some())
+        .into_iter()
         .enumerate()
-        .map(|(record, hit)| {
+        .map(|(number, record)| {
+            let hit = &hits[record];
             let mut mine: Vec<&Unit> = chosen.iter().map(|&i| &units[i]).filter(|u| u.record == record).collect();
             mine.sort_by_key(|u| u.position);
             Source {
-                number: record + 1,
+                number: number + 1,
                 record_id: hit.record_id.clone(),
                 title: hit.title.clone(),
                 makers: hit.makers.clone(),
@@ -135,6 +159,21 @@ pub fn select(
         })
         .collect();
     Ok(Evidence { sources, best_scores })
+}
+
+/// Drops the units whose score is more than `margin` below the best unit of the first `records` records.
+fn drop_far_below_best(units: &mut Vec<Unit>, records: usize, margin: f32) {
+    let best = units.iter().filter(|u| u.record < records).map(|u| u.score).fold(f32::NEG_INFINITY, f32::max);
+    units.retain(|u| u.score >= best - margin);
+}
+
+/// The records of the first `given` that become sources, in rank order. With a margin, only those with a
+/// chosen unit: a record with nothing worth reading is not given (unless no record has a unit at all, when
+/// the headers are all there is).
+fn source_records(units: &[Unit], chosen: &[usize], given: usize, margin: bool) -> Vec<usize> {
+    let has_unit = |record: usize| chosen.iter().any(|&i| units[i].record == record);
+    let filter = margin && (0..given).any(has_unit);
+    (0..given).filter(|&record| !filter || has_unit(record)).collect()
 }
 
 /// Indexes of the units to keep, of the first `records` records only: each record's best first (records in
@@ -202,6 +241,32 @@ mod tests {
     fn a_unit_too_long_for_the_budget_is_passed_over_for_a_shorter_one() {
         let units = [unit(0, 1, 50, 9.0), unit(0, 2, 10, 1.0)];
         assert_eq!(choose(&units, 1, 20), [1]);
+    }
+
+    #[test]
+    fn a_record_whose_best_unit_is_far_below_the_best_is_not_a_source() {
+        let mut units = vec![unit(0, 1, 10, 9.0), unit(0, 2, 10, 2.0), unit(1, 1, 10, 7.5), unit(2, 1, 10, 1.0)];
+        drop_far_below_best(&mut units, 3, 3.0);
+        let chosen = choose(&units, 3, 100);
+        let kept: Vec<(usize, usize)> = chosen.iter().map(|&i| (units[i].record, units[i].position)).collect();
+        assert_eq!(kept, [(0, 1), (1, 1)], "the weak sentence of record 0 and all of record 2 are dropped");
+        assert_eq!(source_records(&units, &chosen, 3, true), [0, 1]);
+        assert_eq!(source_records(&units, &chosen, 3, false), [0, 1, 2], "without a margin every record is a source");
+    }
+
+    #[test]
+    fn the_margin_is_measured_from_the_best_unit_of_the_given_records_only() {
+        // Record 2 is scored for the gate but not given: its better unit must not raise the bar.
+        let mut units = vec![unit(0, 1, 10, 5.0), unit(1, 1, 10, 3.0), unit(2, 1, 10, 20.0)];
+        drop_far_below_best(&mut units, 2, 3.0);
+        let chosen = choose(&units, 2, 100);
+        assert_eq!(source_records(&units, &chosen, 2, true), [0, 1]);
+    }
+
+    #[test]
+    fn records_without_any_unit_stay_sources_when_no_record_has_one() {
+        let units: Vec<Unit> = Vec::new();
+        assert_eq!(source_records(&units, &[], 2, true), [0, 1]);
     }
 
     #[test]

@@ -100,6 +100,24 @@ fn a_right_answer_that_repeats_the_source_heading_with_its_record_id_is_supporte
 }
 
 #[test]
+fn a_right_answer_that_says_as_stated_in_its_source_is_supported() {
+    // On valid, with one source given, the model wrote "The artist of New Risen Hope is Annie Louisa
+    // Swynnerton, as stated in [1]." and the check took "stated" for a claim the record does not hold.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = sample_curator(dir.path(), &[]);
+    let sources = [source("Medium: Oil on canvas. A kitchen maid pours milk from an earthenware jug into a bowl.")];
+    let thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
+    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &curator.embedder, thresholds);
+    for sentence in ["The Milkmaid was painted by Johannes Vermeer, as stated in", "As evidenced by the source, The Milkmaid was painted by Johannes Vermeer"] {
+        let checked = checker.check(sentence, &[1]).unwrap();
+        assert_eq!(checked.support, Support::Supported, "{checked:?}");
+    }
+    // Saying where a claim comes from does not make a wrong claim right.
+    let wrong = checker.check("The Milkmaid was painted by Pieter de Hooch, as stated in", &[1]).unwrap();
+    assert_eq!(wrong.support, Support::Unsupported, "{wrong:?}");
+}
+
+#[test]
 fn a_sentence_citing_the_neighbouring_source_is_re_pointed_to_the_source_that_says_it() {
     // On dev the model wrote "Porsena ... set him free. [2]" where source 1 said it: the right claim
     // under the wrong number.

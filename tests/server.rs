@@ -233,12 +233,15 @@ async fn answers_stream_with_citations_over_both_apis() {
     let (status, _, body) = send(&s.router, post_json("/api/ask", &question)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let sources = body["sources"].as_array().unwrap();
-    assert_eq!(sources.len(), 3);
-    assert_eq!(sources[0]["number"], 1);
+    // At most k: the evidence margin leaves out records with nothing close to the best evidence.
+    assert!((1..=3).contains(&sources.len()), "{body}");
+    for (i, source) in sources.iter().enumerate() {
+        assert_eq!(source["number"], i + 1, "sources are numbered 1.. in order: {body}");
+    }
     assert!(sources.iter().any(|s| s["record_id"] == "sample:milkmaid"), "{body}");
     for c in body["citations"].as_array().unwrap() {
         let n = c["number"].as_u64().unwrap() as usize;
-        assert!((1..=3).contains(&n), "a citation outside the given sources survived: {c}");
+        assert!((1..=sources.len()).contains(&n), "a citation outside the given sources survived: {c}");
         assert_eq!(c["record_id"], sources[n - 1]["record_id"]);
     }
     assert!(body["timings"]["first_token_ms"].is_number(), "{body}");

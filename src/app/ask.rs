@@ -184,7 +184,7 @@ impl Curator {
             Evidence { sources: Vec::new(), best_scores: Vec::new() }
         } else {
             // Scored against what retrieval searched for: in a conversation, the follow-up spelled out.
-            evidence::select(&retrieval_query, generation, &search.hits, k, &self.evidence_scorer(), settings.evidence_budget_tokens, &count_tokens)?
+            evidence::select(&retrieval_query, generation, &search.hits, self.evidence_budget(k), &self.evidence_scorer(), &count_tokens)?
         };
         timings.evidence_ms = ms(evidence_started);
         let decision = self.decide(&retrieval_query, generation, &search.hits, &evidence.best_scores);

@@ -8,7 +8,7 @@ pub use ask::{Answer, AskError, AskEvent, AskRequest, AskTimings, ClosestRecord,
 
 use crate::config::Settings;
 use crate::embed::Embedder;
-use crate::evidence::Scorer;
+use crate::evidence::{Budget, Scorer};
 use crate::gate::{gate_path, scorer_key, Gate};
 use crate::generate::{GenerateError, Llm, PromptError, Prompts};
 use crate::index::{DataDir, Filters, Generation, IndexError};
@@ -173,6 +173,12 @@ impl Curator {
             Some(reranker) => Scorer::CrossEncoder(reranker),
             None => Scorer::Embedding(&self.embedder),
         }
+    }
+
+    /// The evidence `records` records may give the model, as `answer` settings say.
+    pub fn evidence_budget(&self, records: usize) -> Budget {
+        let answer = &self.settings.answer;
+        Budget { records, tokens: answer.evidence_budget_tokens, margin: (answer.evidence_margin > 0.0).then_some(answer.evidence_margin) }
     }
 
     /// The gate's name for the scorer in use (see `gate::scorer_key`).

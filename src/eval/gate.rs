@@ -158,8 +158,8 @@ fn features(curator: &Curator, generation: &Generation, question: &str, hits: &[
         return Ok(None);
     }
     // The best unit's score does not depend on the budget, only the choice of units does.
-    let budget = curator.settings.answer.evidence_budget_tokens;
-    let chosen = evidence::select(question, generation, hits, hits.len(), &curator.evidence_scorer(), budget, &|t| t.len() / 4)?;
+    let budget = curator.evidence_budget(hits.len());
+    let chosen = evidence::select(question, generation, hits, budget, &curator.evidence_scorer(), &|t| t.len() / 4)?;
     Ok(Some(gate::features(question, generation, hits, &chosen.best_scores)))
 }
 

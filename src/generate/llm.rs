@@ -161,18 +161,13 @@ impl Llm {
     pub fn grammar_accepts(&self, grammar: &str, text: &str) -> Result<bool, GenerateError> {
         let mut sampler = LlamaSampler::grammar(&self.model, grammar, "root").map_err(|e| GenerateError::Grammar(e.to_string()))?;
         let vocab = self.model.vocab();
-        let allowed = |sampler: &mut LlamaSampler, token: LlamaToken| {
-            let mut alone = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 0.0, 0.0)], false);
-            alone.apply_sampler(sampler);
-            alone.data.first().is_some_and(|t| t.logit().is_finite())
-        };
         for token in vocab.tokenize(text.as_bytes(), false, false) {
-            if !allowed(&mut sampler, token) {
+            if !allows(&mut sampler, token) {
                 return Ok(false);
             }
             sampler.accept(token);
         }
-        Ok(allowed(&mut sampler, vocab.eos()))
+        Ok(allows(&mut sampler, vocab.eos()))
     }
 
     /// Requests waiting for the worker (the one it is answering not counted).
@@ -267,7 +262,7 @@ struct Worker {
 }
 
 /// Tokens the repetition penalty looks back over.
-const PENALTY_WINDOW: i32 = 64;
+const PENALTY_WINDOW: usize = 64;
 
 const BATCH_TOKENS: usize = 512;
 
@@ -353,11 +348,11 @@ impl Worker {
         }
         let _ = job.events.send(TokenEvent::Started { prompt_tokens: job.prompt.len(), reused_tokens: reused, prompt_ms });
 
-        let penalties = LlamaSampler::penalties(self.model.n_vocab(), PENALTY_WINDOW, self.repeat_penalty, 0.0, 0.0);
-        let mut sampler = if self.temperature <= 0.0 {
-            LlamaSampler::chain_simple([penalties, LlamaSampler::greedy()])
+        let mut chooser = if self.temperature <= 0.0 {
+            Chooser::Greedy(Greedy::new(self.repeat_penalty))
         } else {
-            LlamaSampler::chain_simple([penalties, LlamaSampler::temp(self.temperature), LlamaSampler::dist(self.seed)])
+            let penalties = LlamaSampler::penalties(self.model.n_vocab(), PENALTY_WINDOW as i32, self.repeat_penalty, 0.0, 0.0);
+            Chooser::Sampled(LlamaSampler::chain_simple([penalties, LlamaSampler::temp(self.temperature), LlamaSampler::dist(self.seed)]))
         };
         let mut grammar = match &job.grammar {
             Some(text) => Some(LlamaSampler::grammar(&self.model, text, "root").map_err(|e| GenerateError::Grammar(e.to_string()))?),
@@ -370,10 +365,7 @@ impl Worker {
         let mut truncated = true;
         let generation_started = Instant::now();
         while generated < job.max_tokens {
-            let token = match grammar.as_mut() {
-                Some(grammar) => sample_within(ctx, logits_at, &mut sampler, grammar).ok_or_else(|| GenerateError::Llama("the grammar allows no token".into()))?,
-                None => sampler.sample(ctx, logits_at),
-            };
+            let token = chooser.next(ctx, logits_at, grammar.as_mut()).ok_or_else(|| GenerateError::Llama("the grammar allows no token".into()))?;
             if vocab.is_eog(token) {
                 truncated = false;
                 break;
@@ -409,29 +401,117 @@ impl Worker {
     }
 }
 
-/// Samples the next token as `sampler` would, kept inside `grammar`. Checking the grammar against the whole
-/// vocabulary (150k tokens) at every step is what makes constrained decoding slow, so the token the sampler
-/// picks freely is checked alone first, and the vocabulary is filtered only when the grammar rejects it
-/// (llama.cpp's own "grammar first" shortcut).
-fn sample_within(ctx: &LlamaContext<'_>, logits_at: i32, sampler: &mut LlamaSampler, grammar: &mut LlamaSampler) -> Option<LlamaToken> {
-    let mut candidates = ctx.token_data_array_ith(logits_at);
-    candidates.apply_sampler(sampler);
-    let mut token = candidates.selected_token()?;
-    let mut alone = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 0.0, 0.0)], false);
-    alone.apply_sampler(grammar);
-    if !alone.data.first().is_some_and(|t| t.logit().is_finite()) {
+/// How the next token is chosen: greedily (temperature 0, the default) or sampled by llama.cpp's chain.
+enum Chooser {
+    Greedy(Greedy),
+    Sampled(LlamaSampler),
+}
+
+impl Chooser {
+    /// The next token from the logits at `logits_at`, kept inside `grammar` when there is one. Checking
+    /// the grammar against the whole vocabulary (150k tokens) at every step is what makes constrained
+    /// decoding slow, so the token chosen freely is checked alone first, and the vocabulary is filtered
+    /// only when the grammar rejects it (llama.cpp's own "grammar first" shortcut).
+    fn next(&mut self, ctx: &LlamaContext<'_>, logits_at: i32, mut grammar: Option<&mut LlamaSampler>) -> Option<LlamaToken> {
+        let free = match self {
+            Chooser::Greedy(greedy) => greedy.choose(ctx.get_logits_ith(logits_at).iter().copied().enumerate()),
+            Chooser::Sampled(sampler) => {
+                let mut candidates = ctx.token_data_array_ith(logits_at);
+                candidates.apply_sampler(sampler);
+                candidates.selected_token()
+            }
+        }?;
+        let token = match grammar.as_deref_mut() {
+            Some(grammar) => {
+                if allows(grammar, free) {
+                    free
+                } else {
+                    self.choose_within(ctx, logits_at, grammar)?
+                }
+            }
+            None => free,
+        };
+        if let Some(grammar) = grammar {
+            grammar.accept(token);
+        }
+        match self {
+            Chooser::Greedy(greedy) => greedy.accept(token),
+            Chooser::Sampled(sampler) => sampler.accept(token),
+        }
+        Some(token)
+    }
+
+    /// The choice among the tokens `grammar` allows next.
+    fn choose_within(&mut self, ctx: &LlamaContext<'_>, logits_at: i32, grammar: &mut LlamaSampler) -> Option<LlamaToken> {
         let mut allowed = ctx.token_data_array_ith(logits_at);
         allowed.apply_sampler(grammar);
         allowed.data.retain(|t| t.logit().is_finite());
-        if allowed.data.is_empty() {
-            return None;
+        match self {
+            Chooser::Greedy(greedy) => greedy.choose(allowed.data.iter().map(|t| (t.id().0 as usize, t.logit()))),
+            Chooser::Sampled(_) if allowed.data.is_empty() => None,
+            Chooser::Sampled(sampler) => {
+                allowed.apply_sampler(sampler);
+                allowed.selected_token()
+            }
         }
-        allowed.apply_sampler(sampler);
-        token = allowed.selected_token()?;
     }
-    grammar.accept(token);
-    sampler.accept(token);
-    Some(token)
+}
+
+/// Whether `grammar` lets `token` come next.
+fn allows(grammar: &mut LlamaSampler, token: LlamaToken) -> bool {
+    let mut alone = LlamaTokenDataArray::new(vec![LlamaTokenData::new(token, 0.0, 0.0)], false);
+    alone.apply_sampler(grammar);
+    alone.data.first().is_some_and(|t| t.logit().is_finite())
+}
+
+/// The most likely token after llama.cpp's repetition penalty (a logit of a token among the last
+/// `PENALTY_WINDOW` chosen is divided by the penalty, or multiplied when negative), found in one pass over
+/// the logits. llama.cpp's sampler chain does the same through a 150k-entry candidate array and a hash
+/// lookup per token, a few milliseconds of every token's time on this CPU (README "Generation speed").
+struct Greedy {
+    penalty: f32,
+    recent: std::collections::VecDeque<LlamaToken>,
+}
+
+impl Greedy {
+    fn new(penalty: f32) -> Self {
+        Greedy { penalty, recent: std::collections::VecDeque::with_capacity(PENALTY_WINDOW) }
+    }
+
+    /// The best of `(token id, logit)` pairs after the penalty; the first of equals, as llama.cpp's greedy.
+    fn choose(&self, logits: impl Iterator<Item = (usize, f32)>) -> Option<LlamaToken> {
+        let mut recent: Vec<usize> = self.recent.iter().map(|t| t.0 as usize).collect();
+        recent.sort_unstable();
+        recent.dedup();
+        let penalised = |id: usize, logit: f32| {
+            if self.penalty == 1.0 || recent.binary_search(&id).is_err() {
+                logit
+            } else if logit <= 0.0 {
+                logit * self.penalty
+            } else {
+                logit / self.penalty
+            }
+        };
+        let mut best: Option<(usize, f32)> = None;
+        for (id, logit) in logits {
+            // The penalty only lowers a logit: a token not above the best as it is cannot win.
+            if best.is_some_and(|(_, b)| logit <= b) {
+                continue;
+            }
+            let value = penalised(id, logit);
+            if best.is_none_or(|(_, b)| value > b) {
+                best = Some((id, value));
+            }
+        }
+        best.and_then(|(id, _)| i32::try_from(id).ok()).map(LlamaToken::new)
+    }
+
+    fn accept(&mut self, token: LlamaToken) {
+        if self.recent.len() == PENALTY_WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(token);
+    }
 }
 
 fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
@@ -470,6 +550,51 @@ impl Utf8Pieces {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn greedy_choice_penalises_recent_tokens_as_llama_cpp_does() {
+        let mut greedy = Greedy::new(2.0);
+        let logits = [1.0, 3.0, 2.0, -0.5];
+        let pairs = || logits.iter().copied().enumerate();
+        assert_eq!(greedy.choose(pairs()), Some(LlamaToken::new(1)));
+        greedy.accept(LlamaToken::new(1));
+        // 3.0 / 2 = 1.5 is now below token 2's 2.0.
+        assert_eq!(greedy.choose(pairs()), Some(LlamaToken::new(2)));
+        greedy.accept(LlamaToken::new(2));
+        // Now 1.5 against 2.0 / 2 = 1.0.
+        assert_eq!(greedy.choose(pairs()), Some(LlamaToken::new(1)));
+        // A penalised token that ties an unpenalised one: the first of equals wins, as in llama.cpp.
+        assert_eq!(greedy.choose([(0, 1.0), (2, 2.0)].into_iter()), Some(LlamaToken::new(0)));
+        assert_eq!(greedy.choose([(2, 2.0), (0, 1.0)].into_iter()), Some(LlamaToken::new(2)));
+        for _ in 0..PENALTY_WINDOW {
+            greedy.accept(LlamaToken::new(3));
+        }
+        assert_eq!(greedy.choose(pairs()), Some(LlamaToken::new(1)), "tokens older than the window are not penalised");
+        assert_eq!(greedy.choose(std::iter::empty()), None);
+    }
+
+    #[test]
+    fn greedy_choice_picks_what_llama_cpp_penalties_and_greedy_chain_picks() {
+        // Logits where a few tokens are always near the top, so the penalty decides often.
+        let vocab = 2000;
+        let mut state: u64 = 7;
+        let mut random = move || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 33) as f32) / (u32::MAX >> 1) as f32
+        };
+        let mut chain = LlamaSampler::chain_simple([LlamaSampler::penalties(vocab, PENALTY_WINDOW as i32, 1.1, 0.0, 0.0), LlamaSampler::greedy()]);
+        let mut greedy = Greedy::new(1.1);
+        for step in 0..300 {
+            let logits: Vec<f32> = (0..vocab).map(|id| if id % 97 == 0 { 8.0 + random() } else { 10.0 * random() - 5.0 }).collect();
+            let mut candidates = LlamaTokenDataArray::from_iter(logits.iter().enumerate().map(|(id, &l)| LlamaTokenData::new(LlamaToken::new(id as i32), l, 0.0)), false);
+            candidates.apply_sampler(&mut chain);
+            let expected = candidates.selected_token();
+            assert_eq!(greedy.choose(logits.iter().copied().enumerate()), expected, "step {step}");
+            let token = expected.expect("a token");
+            chain.accept(token);
+            greedy.accept(token);
+        }
+    }
 
     #[test]
     fn a_character_split_across_tokens_is_emitted_whole() {
