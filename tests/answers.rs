@@ -6,7 +6,7 @@
 mod common;
 
 use curator::app::{AskRequest, Curator};
-use curator::evidence::{self, Scorer};
+use curator::evidence::{self, Budget, Scorer};
 use curator::generate::citations::{self, SupportChecker, Thresholds};
 use curator::generate::{Source, Support};
 use curator::retrieve::Mode;
@@ -39,7 +39,7 @@ fn evidence_selection_keeps_the_sentence_that_holds_the_fact() {
     let search = curator.search(&generation, &curator.request(question, Mode::Hybrid, Some(3), Default::default())).unwrap();
     let words = |t: &str| t.split_whitespace().count();
     // A budget far below the records' whole text: selection has to choose.
-    let sources = evidence::select(question, &generation, &search.hits, search.hits.len(), &Scorer::Embedding(&curator.embedder), 60, &words).unwrap().sources;
+    let sources = evidence::select(question, &generation, &search.hits, Budget { records: search.hits.len(), tokens: 60, margin: None }, &Scorer::Embedding(&curator.embedder), &words).unwrap().sources;
     let milkmaid = sources.iter().find(|s| s.record_id == "sample:milkmaid").expect("the Milkmaid is among the sources");
     assert!(milkmaid.text.contains("earthenware jug"), "the sentence with the answer was dropped: {:?}", milkmaid.text);
     let total: usize = sources.iter().map(|s| words(&s.text)).sum();
