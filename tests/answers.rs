@@ -17,6 +17,9 @@ fn sample_curator(dir: &std::path::Path, overrides: &[(&str, &str)]) -> Curator 
     curator
 }
 
+/// The support check's thresholds as config.toml sets them.
+const SUPPORT: Thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
+
 fn source(text: &str) -> Source {
     Source {
         number: 1,
@@ -52,8 +55,7 @@ fn the_support_check_marks_a_sentence_with_a_wrong_year_unsupported() {
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
     let sources = [source("A kitchen maid pours milk from an earthenware jug into a bowl. It was painted around 1658 in Delft.")];
-    let thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
-    let mut checker = SupportChecker::new("When was The Milkmaid painted?", &sources, &curator.embedder, thresholds);
+    let mut checker = SupportChecker::new("When was The Milkmaid painted?", &sources, &curator.embedder, SUPPORT);
     let right = checker.check("It was painted around 1658 in Delft.", &[1]).unwrap();
     assert_eq!(right.support, Support::Supported, "{right:?}");
     let wrong_year = checker.check("It was painted around 1665 in Delft.", &[1]).unwrap();
@@ -67,15 +69,14 @@ fn the_title_and_the_question_s_own_words_are_not_support() {
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
     let sources = [source("A kitchen maid pours milk from an earthenware jug into a bowl.")];
-    let thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
-    let mut checker = SupportChecker::new("What is in The Milkmaid?", &sources, &curator.embedder, thresholds);
+    let mut checker = SupportChecker::new("What is in The Milkmaid?", &sources, &curator.embedder, SUPPORT);
     // Shares "milkmaid" with title and question, and claims a cat the record never mentions.
     let invented = checker.check("The Milkmaid shows a sleeping cat.", &[1]).unwrap();
     assert_eq!(invented.support, Support::Unsupported, "{invented:?}");
     let said = checker.check("The Milkmaid shows a maid pouring milk from an earthenware jug.", &[1]).unwrap();
     assert_eq!(said.support, Support::Supported, "{said:?}");
     // The maker is a fact of the record, not of its title: naming him is supported.
-    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &curator.embedder, thresholds);
+    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &curator.embedder, SUPPORT);
     let maker = checker.check("Johannes Vermeer painted it.", &[1]).unwrap();
     assert_eq!(maker.support, Support::Supported, "{maker:?}");
 }
@@ -88,8 +89,7 @@ fn a_right_answer_that_repeats_the_source_heading_with_its_record_id_is_supporte
     let curator = sample_curator(dir.path(), &[]);
     // An id with digits, as the collection's are: a number the record's text does not hold.
     let sources = [Source { record_id: "tate:D02236".into(), ..source("Medium: Oil on canvas. A kitchen maid pours milk from an earthenware jug into a bowl.") }];
-    let thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
-    let mut checker = SupportChecker::new("What medium is The Milkmaid?", &sources, &curator.embedder, thresholds);
+    let mut checker = SupportChecker::new("What medium is The Milkmaid?", &sources, &curator.embedder, SUPPORT);
     let heading = sources[0].heading();
     let echoed = checker.check(&format!("Oil on canvas was used for {heading}."), &[1]).unwrap();
     assert_eq!(echoed.support, Support::Supported, "{echoed:?}");
@@ -106,8 +106,7 @@ fn a_right_answer_that_says_as_stated_in_its_source_is_supported() {
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
     let sources = [source("Medium: Oil on canvas. A kitchen maid pours milk from an earthenware jug into a bowl.")];
-    let thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
-    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &curator.embedder, thresholds);
+    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &curator.embedder, SUPPORT);
     for sentence in ["The Milkmaid was painted by Johannes Vermeer, as stated in", "As evidenced by the source, The Milkmaid was painted by Johannes Vermeer"] {
         let checked = checker.check(sentence, &[1]).unwrap();
         assert_eq!(checked.support, Support::Supported, "{checked:?}");
@@ -127,8 +126,7 @@ fn a_sentence_citing_the_neighbouring_source_is_re_pointed_to_the_source_that_sa
         source("A kitchen maid pours milk from an earthenware jug into a bowl. It was painted around 1658 in Delft."),
         Source { number: 2, record_id: "sample:nightwatch".into(), title: "The Night Watch".into(), makers: vec!["Rembrandt".into()], date: Some("1642".into()), ..source("A militia company led by Captain Frans Banninck Cocq steps out of a dark archway.") },
     ];
-    let thresholds = Thresholds { lexical: 0.5, semantic: 0.6 };
-    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &curator.embedder, thresholds).repairing(true);
+    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &curator.embedder, SUPPORT).repairing(true);
     let repaired = checker.check("She pours milk from an earthenware jug into a bowl.", &[2]).unwrap();
     assert_eq!(repaired.support, Support::Supported, "{repaired:?}");
     assert_eq!(repaired.citations.iter().map(|c| c.number).collect::<Vec<_>>(), [1], "{repaired:?}");
@@ -151,7 +149,7 @@ fn a_sentence_citing_the_neighbouring_source_is_re_pointed_to_the_source_that_sa
         "She pours milk from an earthenware jug into a bowl [1]. She was born in Antwerp in 1701. [2]"
     );
     // Off, the model's citations stand.
-    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &curator.embedder, thresholds);
+    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &curator.embedder, SUPPORT);
     let as_written = checker.check("She pours milk from an earthenware jug into a bowl.", &[2]).unwrap();
     assert_eq!(as_written.support, Support::Unsupported, "{as_written:?}");
     assert!(as_written.model_cited.is_empty());

@@ -466,8 +466,9 @@ fn allows(grammar: &mut LlamaSampler, token: LlamaToken) -> bool {
 
 /// The most likely token after llama.cpp's repetition penalty (a logit of a token among the last
 /// `PENALTY_WINDOW` chosen is divided by the penalty, or multiplied when negative), found in one pass over
-/// the logits. llama.cpp's sampler chain does the same through a 150k-entry candidate array and a hash
-/// lookup per token, a few milliseconds of every token's time on this CPU (README "Generation speed").
+/// the logits. llama.cpp's sampler chain does the same by copying every logit into a candidate array and
+/// looking each one up in its penalty map, for every token (README "Generation speed": the saving is
+/// below what this machine's run-to-run noise lets `bench answer` show).
 struct Greedy {
     penalty: f32,
     recent: std::collections::VecDeque<LlamaToken>,
