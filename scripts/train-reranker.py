@@ -7,11 +7,16 @@ No pretrained cross-encoder can be fetched on these machines, so curator trains 
   * data: groups of (query, 1 positive, N hard negatives) written by `curator rerank-data`, whose negatives
     are what curator's own hybrid retrieval ranks highest for the query (BM25 + dense, fused), so the model
     learns to reorder exactly the lists it will see;
-  * loss: listwise softmax cross-entropy over each group (the positive must outscore its negatives);
+  * loss: listwise softmax cross-entropy over each group (the positive must outscore its negatives), plus
+    a pointwise binary cross-entropy (--pointwise, the positive's logit above 0, each negative's below), so
+    that sigmoid(logit) is a probability a reader and the answer gate can use: the listwise loss alone
+    learns only differences, and leaves every logit free to drift by one constant;
   * validation: MRR@10 of reranking the held-out groups, after every --eval-every steps; the best
     checkpoint is kept;
   * export: torch.onnx.export (legacy exporter, opset 14, eager attention), checked against a freshly
-    loaded model, then dynamic int8 quantisation; a manifest.json records data, settings and scores.
+    loaded model, then dynamic int8 quantisation of the transformer's matrices (the pooler and the
+    one-output classifier stay fp32); the manifest records how far the int8 model's logits are from the
+    fp32 model's on validation pairs, with data, settings and scores.
 
 Usage (scripts/train-reranker.sh sets up the virtual environment and the data):
   train-reranker.py --data groups.jsonl --base MODEL_DIR --out OUT_DIR [--steps 900] [--layers 6]
@@ -60,6 +65,7 @@ def main():
     ap.add_argument("--max-length", type=int, default=256)
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--head-lr", type=float, default=1e-3)
+    ap.add_argument("--pointwise", type=float, default=0.5, help="weight of the pointwise binary cross-entropy")
     ap.add_argument("--eval-every", type=int, default=300)
     ap.add_argument("--valid-limit", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2)
@@ -146,7 +152,11 @@ def main():
             for g in batch:
                 negs = random.sample(g["negatives"], min(args.negatives, len(g["negatives"])))
                 s = scores(g["query"], [random.choice(g["positive"])] + negs)
-                losses.append(torch.nn.functional.cross_entropy(s.unsqueeze(0), torch.zeros(1, dtype=torch.long)))
+                listwise = torch.nn.functional.cross_entropy(s.unsqueeze(0), torch.zeros(1, dtype=torch.long))
+                # The positive weighs as much as all the negatives together.
+                bce = torch.nn.functional.binary_cross_entropy_with_logits
+                pointwise = 0.5 * (bce(s[:1], torch.ones(1)) + bce(s[1:], torch.zeros(len(s) - 1)))
+                losses.append(listwise + args.pointwise * pointwise)
             loss = torch.stack(losses).mean()
             opt.zero_grad()
             loss.backward()
@@ -174,6 +184,30 @@ def main():
         ce.save(work)
     log(f"training done: {step} steps, {seen} groups; best validation MRR@10 {best:.4f}")
     export(args, work, best, base_mrr, history, sources, len(train), len(valid), step)
+
+
+def compare_int8(args, tokenizer, fp32_path, int8_path, groups=100):
+    """How the int8 model's logits differ from the fp32 model's on the first validation groups' pairs."""
+    import numpy as np
+    import onnxruntime as ort
+
+    _, valid = load_groups(args.data)
+    pairs = [(g["query"], t) for g in valid[:groups] for t in g["positive"][:1] + g["negatives"][:7]]
+    logits = []
+    for path in (fp32_path, int8_path):
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        out = []
+        for start in range(0, len(pairs), 32):
+            batch = pairs[start:start + 32]
+            enc = tokenizer([q for q, _ in batch], [t for _, t in batch], padding=True, truncation="longest_first",
+                            max_length=args.max_length, return_tensors="np")
+            feed = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
+            out.append(session.run(["logits"], feed)[0].reshape(-1))
+        logits.append(np.concatenate(out))
+    delta = logits[1] - logits[0]
+    return {"pairs": len(pairs), "mean_difference": round(float(delta.mean()), 4),
+            "mean_abs_difference": round(float(np.abs(delta).mean()), 4),
+            "max_abs_difference": round(float(np.abs(delta).max()), 4)}
 
 
 def export(args, work, best, base_mrr, history, sources, n_train, n_valid, steps):
@@ -210,7 +244,12 @@ def export(args, work, best, base_mrr, history, sources, n_train, n_valid, steps
     if diff > 1e-3:
         sys.exit(f"train-reranker: ONNX export differs from the model by {diff}")
     int8_path = os.path.join(args.out, "model_int8.onnx")
-    quantize_dynamic(onnx_path, int8_path, weight_type=QuantType.QInt8)
+    import onnx
+    head = [n.name for n in onnx.load(onnx_path).graph.node if "pooler" in n.name or "classifier" in n.name]
+    log(f"int8 quantisation leaves fp32: {head}")
+    quantize_dynamic(onnx_path, int8_path, weight_type=QuantType.QInt8, nodes_to_exclude=head)
+    int8_agreement = compare_int8(args, tokenizer, onnx_path, int8_path)
+    log(f"int8 against fp32 on validation pairs: {int8_agreement}")
     for name in ["tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json", "vocab.txt"]:
         src = os.path.join(work, name)
         if not os.path.exists(src):
@@ -228,6 +267,7 @@ def export(args, work, best, base_mrr, history, sources, n_train, n_valid, steps
                        "retrieval_order": base_mrr, "best": best, "history": history},
         "files": {"model.onnx": sha256(onnx_path), "model_int8.onnx": sha256(int8_path)},
         "onnx_max_abs_diff": diff,
+        "int8_against_fp32": int8_agreement,
     }
     with open(os.path.join(args.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)

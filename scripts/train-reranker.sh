@@ -4,7 +4,8 @@
 #      outside the clone, made once);
 #   2. training groups mined with curator's own retrieval (`curator rerank-data`) from the AQUA train
 #      paintings, SciFact's train queries, questions made from Tate and Rijksmuseum metadata, and plain
-#      title, maker, date and medium questions about the train part's records;
+#      title, maker, date and medium questions in varied wordings and maker queries ("paintings of the
+#      Thames by Turner") about the train part's records;
 #   3. scripts/train-reranker.py: fine-tuning from all-MiniLM-L6-v2 with a fixed seed and a fixed number of
 #      steps (900 by default, about 50 minutes on 2 cores), ONNX + int8 export,
 #      manifest.json with data, settings and validation scores;
@@ -31,7 +32,10 @@ if ! "$venv/bin/python" -c "import torch, sentence_transformers, onnx, onnxrunti
     || { echo "train-reranker: pip could not install the training packages (is PyPI reachable?)" >&2; exit 1; }
 fi
 
-data="$models/reranker-data/groups.jsonl"
+# Named by how it is mined: a change to what `curator rerank-data` writes gets a new name, so a machine
+# that mined before mines again. 2026-12-01: plain questions in varied wordings, maker queries, positives
+# that hold the answer.
+data="$models/reranker-data/groups-2026-12-01.jsonl"
 mkdir -p "$(dirname "$data")"
 if [ ! -s "$data" ]; then
   echo "== mining training groups with curator's retrieval"
@@ -45,8 +49,8 @@ echo "== training"
 "$venv/bin/python" scripts/train-reranker.py --data "$data" --base "$models/all-minilm-l6-v2-hf" --out "$out" --oversample scifact=3 "$@"
 rm -rf "$out/checkpoint" "$models/reranker.previous"
 # The fixture questions (plain title, maker and date questions, eval/reranker-fixtures.jsonl): how the new
-# model scores the records that answer them. Printed, not yet a gate on installing the model: the model
-# trained on 2026-11-30 passes 2 of 4 in fp32 and none in int8 (README "Reranker").
+# model scores the records that answer them. Printed, not a gate on installing the model (README
+# "Reranker" says how the installed model does).
 echo "== fixture questions"
 CURATOR_RERANK_MODEL_DIR="$out" "$curator" rerank-check --records corpus/sample.jsonl "$shared/corpus/tate" \
   || echo "train-reranker: the new model does not pass every fixture question (above)" >&2

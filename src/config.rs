@@ -78,6 +78,8 @@ pub struct RetrievalSettings {
     pub bm25_weight: f32,
     pub dense_weight: f32,
     pub blend_dense_share: f32,
+    pub blend_dense_share_unmatched: f32,
+    pub blend_full_match: f32,
     pub years_from_query: bool,
     pub diversify: bool,
     pub maker_boost: f32,
@@ -189,8 +191,8 @@ impl Settings {
         if r.fusion != "rrf" && r.fusion != "blend" {
             return Err(ConfigError::Invalid(format!("retrieval.fusion {:?} must be \"rrf\" or \"blend\"", r.fusion)));
         }
-        if !(0.0..=1.0).contains(&r.blend_dense_share) || r.bm25_weight < 0.0 || r.dense_weight < 0.0 || r.rrf_k <= 0.0 {
-            return Err(ConfigError::Invalid("retrieval weights must be non-negative, rrf_k positive, blend_dense_share in 0..=1".into()));
+        if !(0.0..=1.0).contains(&r.blend_dense_share) || !(0.0..=1.0).contains(&r.blend_dense_share_unmatched) || !(0.0..=1.0).contains(&r.blend_full_match) || r.bm25_weight < 0.0 || r.dense_weight < 0.0 || r.rrf_k <= 0.0 {
+            return Err(ConfigError::Invalid("retrieval weights must be non-negative, rrf_k positive, blend_dense_share, blend_dense_share_unmatched and blend_full_match in 0..=1".into()));
         }
         if self.rerank.depth == 0 || self.rerank.max_tokens < 16 || !(0.0..=1.0).contains(&self.rerank.first_stage_share) {
             return Err(ConfigError::Invalid("rerank.depth must be at least 1, max_tokens at least 16, first_stage_share in 0..=1".into()));

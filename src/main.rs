@@ -188,6 +188,11 @@ enum Command {
         /// train part (and its valid tenth), never the dev or heldout records.
         #[arg(long, default_value_t = curator::eval::questions::RERANKER_PLAIN_QUESTIONS)]
         plain: usize,
+        /// Browse queries that name a maker and a word of the maker's titles ("paintings of the Thames
+        /// by Turner"), every such record of the maker a positive; pairs of the train part (and its valid
+        /// tenth) only, never those `curator eval makers` reports on.
+        #[arg(long, default_value_t = 800)]
+        makers: usize,
         /// Readers' thumbs-up answers kept in the feedback database: the records each cited are its
         /// positives.
         #[arg(long)]
@@ -383,8 +388,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gate { what: GateCommand::Train { aqua, questions, report, reuse_examples, l2, steps, seed, json } } => {
             gate_train(settings, &aqua, &questions, &report, reuse_examples, l2, steps, seed, json)
         }
-        Command::RerankData { out, aqua, beir, synthetic, plain, feedback, seed } => {
-            rerank_data(settings, &out, aqua, beir, synthetic, plain, feedback, seed)
+        Command::RerankData { out, aqua, beir, synthetic, plain, makers, feedback, seed } => {
+            rerank_data(settings, &out, aqua, beir, synthetic, plain, makers, feedback, seed)
         }
         Command::RerankCheck { fixtures, records, min_probability, json } => rerank_check(settings, &fixtures, &records, min_probability, json),
         Command::Ask { question, filters, k, json } => ask(settings, question, filters, k, json),
@@ -531,6 +536,7 @@ fn rerank_data(
     beir: Option<PathBuf>,
     synthetic: usize,
     plain: usize,
+    makers: usize,
     feedback: bool,
     seed: u64,
 ) -> Result<()> {
@@ -556,12 +562,22 @@ fn rerank_data(
             groups.extend(mined);
         }
         if plain > 0 {
-            use curator::eval::questions::metadata_questions;
-            let mut questions = metadata_questions(&generation, AquaPart::Train, plain, seed);
-            questions.extend(metadata_questions(&generation, AquaPart::Valid, plain / 9, seed));
+            use curator::eval::questions::{metadata_questions, Wording};
+            let mut questions = metadata_questions(&generation, AquaPart::Train, plain, seed, Wording::Varied);
+            questions.extend(metadata_questions(&generation, AquaPart::Valid, plain / 9, seed, Wording::Varied));
             let record = |q: &curator::eval::Question| q.relevant.keys().next().cloned().unwrap_or_default();
             let mined = mine(&curator, &generation, &questions, "plain", &record, &never)?;
             eprintln!("plain: {} groups", mined.len());
+            groups.extend(mined);
+        }
+        if makers > 0 {
+            use curator::eval::questions::{maker_queries, Wording};
+            let mut questions = maker_queries(&generation, AquaPart::Train, makers, seed, Wording::Varied);
+            questions.extend(maker_queries(&generation, AquaPart::Valid, makers / 9, seed, Wording::Varied));
+            // The key `maker_queries` splits parts by, so that its valid part is the validation split.
+            let pair = |q: &curator::eval::Question| format!("maker-query:{}", q.id.trim_start_matches("maker:"));
+            let mined = mine(&curator, &generation, &questions, "makers", &pair, &never)?;
+            eprintln!("makers: {} groups", mined.len());
             groups.extend(mined);
         }
         if feedback {

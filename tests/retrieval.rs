@@ -62,10 +62,41 @@ fn fusion_weights_decide_between_the_retrievers() {
     let ids = |r: &curator::retrieve::SearchResponse| r.hits.iter().map(|h| h.record_id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&only_bm25), ids(&bm25), "with the dense weight at 0, hybrid is BM25's order");
 
-    request.fusion = Fusion::Blend { dense_share: 1.0 };
+    request.fusion = Fusion::Blend { dense_share: 1.0, unmatched_share: 1.0, full_match: 0.0 };
     let only_dense = curator.search(&generation, &request).unwrap();
     let dense = curator.search(&generation, &curator.request(query, Mode::Dense, Some(5), Filters::default())).unwrap();
     assert_eq!(ids(&only_dense)[0], ids(&dense)[0], "with the dense share at 1, hybrid's best is dense's best");
+}
+
+/// Issue 12.2: min-max normalisation put BM25's best hit first however little of the query it held, so a
+/// mood that no record's words say was ranked by incidental word matches. Below a full match the dense
+/// share is the unmatched share; a query that copies a record's words keeps the base share.
+#[test]
+fn a_query_whose_words_the_records_do_not_hold_is_ranked_by_the_dense_list() {
+    let (_dir, curator, generation) = sample_index();
+    let ids = |r: &curator::retrieve::SearchResponse| r.hits.iter().map(|h| h.record_id.clone()).collect::<Vec<_>>();
+    let hybrid = |query: &str| {
+        let mut request = curator.request(query, Mode::Hybrid, Some(5), Filters::default());
+        request.rerank = None;
+        request.diversify = false;
+        request.fusion = Fusion::Blend { dense_share: 0.0, unmatched_share: 1.0, full_match: 0.5 };
+        ids(&curator.search(&generation, &request).unwrap())
+    };
+    let single = |query: &str, mode| ids(&curator.search(&generation, &{
+        let mut r = curator.request(query, mode, Some(5), Filters::default());
+        r.diversify = false;
+        r
+    }).unwrap());
+
+    let mood = "brooding gloomy dread sea";
+    let best = &curator.search(&generation, &curator.request(mood, Mode::Bm25, Some(1), Filters::default())).unwrap().hits[0];
+    let matched = generation.text.matched_share(mood, &best.chunk.text);
+    assert!(matched > 0.0 && matched < 0.5, "the test needs a partial match, got {matched}");
+    assert_eq!(hybrid(mood), single(mood, Mode::Dense), "a mood is ranked by the dense list");
+
+    let copied = "The Night Watch militia company of Captain Frans Banninck Cocq";
+    // Min-max normalisation gives BM25's last hit 0, the score of a record it did not find: the top 3 are compared.
+    assert_eq!(hybrid(copied)[..3], single(copied, Mode::Bm25)[..3], "a question in the records' words keeps BM25's order");
 }
 
 /// The reranking path with a real cross-encoder (the small test model, issue 11.5): with the first stage's
@@ -256,4 +287,60 @@ fn a_question_is_embedded_while_an_ingest_embeds_its_chunks() {
         assert_eq!(vector.len(), curator.embedder.identity().dimensions);
         assert!(!ingest_done.load(std::sync::atomic::Ordering::SeqCst), "the question waited for the ingest's embedding to finish");
     });
+}
+
+/// The answer gate is fitted on the plain questions after the reranker's first ones, so the reranker's
+/// varied wording must pick the very records the evaluated wording picks, or the two would overlap.
+#[test]
+fn varied_wording_asks_about_the_same_records_and_fills_in_every_name() {
+    use curator::eval::questions::{metadata_questions, AquaPart, Wording};
+    let (_dir, _curator, generation) = sample_index();
+    let mut varied_questions = Vec::new();
+    for part in [AquaPart::Train, AquaPart::Valid, AquaPart::Dev, AquaPart::Heldout] {
+        for seed in [1, 42] {
+            let evaluated = metadata_questions(&generation, part, 100, seed, Wording::Evaluated);
+            let varied = metadata_questions(&generation, part, 100, seed, Wording::Varied);
+            let ids = |qs: &[curator::eval::Question]| qs.iter().map(|q| q.id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&evaluated), ids(&varied), "{part:?} seed {seed}");
+            varied_questions.extend(varied);
+        }
+    }
+    assert!(!varied_questions.is_empty());
+    for q in &varied_questions {
+        assert!(!q.question.contains('{') && !q.question.contains("  "), "{:?}", q.question);
+    }
+    let differs = varied_questions.iter().filter(|q| !q.question.starts_with("Who made") && q.question.contains("painted")).count();
+    assert!(differs > 0, "no varied wording among {} questions", varied_questions.len());
+}
+
+/// A medium question's positive used to be whichever chunk of the record retrieval found, often a piece
+/// of the description that does not say what the work is painted on.
+#[test]
+fn a_mined_positive_is_the_chunk_that_holds_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    let mut records = common::sample_records();
+    for r in records.iter_mut().filter(|r| r.id == "sample:night-watch") {
+        let d = r.description.clone().unwrap_or_default();
+        r.description = Some(format!("{d} {d}"));
+    }
+    common::ingest(&curator, records);
+    let generation = curator.load_generation().unwrap();
+    let chunks = generation.store.get("sample:night-watch").unwrap().chunk_ids.len();
+    assert!(chunks > 2, "the Night Watch must have several chunks for this test, has {chunks}");
+    let question = curator::eval::Question {
+        id: "medium".into(),
+        question: "What is The Night Watch painted on?".into(),
+        relevant: [("sample:night-watch".to_string(), 1.0)].into_iter().collect(),
+        answers: vec!["Oil on canvas".into()],
+        answerable: true,
+    };
+    let key = |q: &curator::eval::Question| q.id.clone();
+    let never = |_: &curator::eval::Question, _: &str| false;
+    let groups = curator::eval::mining::mine(&curator, &generation, &[question], "plain", &key, &never).unwrap();
+    assert_eq!(groups.len(), 1);
+    assert!(!groups[0].positive.is_empty());
+    for text in &groups[0].positive {
+        assert!(text.to_lowercase().contains("oil on canvas"), "a positive without the answer: {text:?}");
+    }
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::questions::{load_aqua, load_jsonl, metadata_questions, AquaPart, RERANKER_PLAIN_QUESTIONS};
+use super::questions::{load_aqua, load_jsonl, metadata_questions, AquaPart, Wording, RERANKER_PLAIN_QUESTIONS};
 use super::{sample, EvalError, Question};
 use crate::app::Curator;
 use crate::evidence;
@@ -87,7 +87,7 @@ pub fn part_questions(
         AquaPart::Valid => RERANKER_PLAIN_QUESTIONS / 9,
         _ => 0,
     };
-    let metadata: Vec<Question> = metadata_questions(generation, part, skip + sizes.metadata, seed).into_iter().skip(skip).collect();
+    let metadata: Vec<Question> = metadata_questions(generation, part, skip + sizes.metadata, seed, Wording::Evaluated).into_iter().skip(skip).collect();
     add("metadata", metadata, sizes.metadata);
     let name = format!("out-of-collection-{}.jsonl", part_name(part));
     let mut written_questions = load_jsonl(&written.join(name))?;

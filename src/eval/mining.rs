@@ -85,6 +85,12 @@ pub fn mine(
                 }
             }
         }
+        // Where the relevant records have chunks that hold a gold answer ("Medium: Oil on canvas"), those
+        // are the positives: the reranker is to learn what answers the question, not what is about the work.
+        let answering = answering_chunks(generation, &relevant, &q.answers);
+        if !answering.is_empty() {
+            positive = answering;
+        }
         negatives.truncate(NEGATIVES);
         if positive.is_empty() || negatives.is_empty() {
             continue;
@@ -99,6 +105,24 @@ pub fn mine(
         });
     }
     Ok(groups)
+}
+
+/// The chunks of `records` whose text holds one of `answers` (ignoring case), in record order.
+fn answering_chunks(generation: &Generation, records: &[&String], answers: &[String]) -> Vec<String> {
+    let answers: Vec<String> = answers.iter().map(|a| a.trim().to_lowercase()).filter(|a| !a.is_empty()).collect();
+    if answers.is_empty() {
+        return Vec::new();
+    }
+    records
+        .iter()
+        .filter_map(|id| generation.store.get(id))
+        .flat_map(|stored| stored.chunk_ids.iter().filter_map(|c| generation.store.chunk(*c)))
+        .filter(|chunk| {
+            let text = chunk.text.to_lowercase();
+            answers.iter().any(|a| text.contains(a.as_str()))
+        })
+        .map(|chunk| chunk.text.clone())
+        .collect()
 }
 
 /// Questions made from collection metadata, for records that have no human questions: Tate subject

@@ -98,7 +98,7 @@ impl Dataset {
             Dataset::Aqua(p, part) => Ok((Curator::open(settings)?, load_aqua(p, *part)?)),
             Dataset::Makers(part) => {
                 let curator = Curator::open(settings)?;
-                let queries = questions::maker_queries(&curator.load_generation()?, *part, MAKER_QUERIES, 42);
+                let queries = questions::maker_queries(&curator.load_generation()?, *part, MAKER_QUERIES, 42, questions::Wording::Evaluated);
                 Ok((curator, queries))
             }
             Dataset::Beir(dir, split) => {

@@ -196,11 +196,31 @@ pub fn load_aqua(path: &Path, part: AquaPart) -> Result<Vec<Question>, QuestionE
 /// the cross-encoder's scores never sees the reranker's own training questions.
 pub const RERANKER_PLAIN_QUESTIONS: usize = 2000;
 
+/// How plain questions and maker queries are worded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wording {
+    /// The few wordings the answer evaluation and the gate ask in.
+    Evaluated,
+    /// Those and more, for the reranker's training ("Who painted X?", "When did Girtin draw X?", "What is
+    /// X painted on?", "paintings of the Thames by Turner"), so that it learns the kind of question and
+    /// not five sentences. The same records are chosen as with `Evaluated`.
+    Varied,
+}
+
+const WHO: &[&str] = &["Who made {t}?", "Who is the artist of {t}?", "Who created '{t}'?", "{t} is by which artist?", "who made the work called {t}"];
+const WHEN: &[&str] = &["When was {t} made?", "What is the date of {t}?", "In what year was '{t}' created?", "when is {t} from", "How old is {t}?"];
+const MEDIUM: &[&str] = &["What is {t} made of?", "What medium is {t}?", "What materials were used for '{t}'?", "what technique was used for {t}"];
+const WHO_VARIED: &[&str] = &["Who painted {t}?", "Which artist made {t}?", "who drew {t}", "Whose work is {t}?", "{t} artist", "Who is {t} by?"];
+/// `{m}`: the maker's surname, for questions that name the maker as well as the work.
+const WHEN_VARIED: &[&str] = &["When was {t} painted?", "What year is {t}?", "When did {m} make {t}?", "When did {m} draw {t}?", "{t} date", "When did {m} paint {t}?"];
+const MEDIUM_VARIED: &[&str] = &["What is {t} painted on?", "What support is {t} on?", "{t} medium", "What did {m} use to make {t}?", "What is {t} drawn with?"];
+const MAKER_VARIED: &[&str] = &["{n} {w}", "paintings of {w} by {n}", "{w} by {n}", "works by {n} showing {w}", "{n}'s pictures of {w}"];
+
 /// Plain questions about the records of `part`: who made a work, when, and of what, each worded one of
 /// several ways and naming the work by its title, with the record's own field as the gold answer. Only
 /// records whose title names one record are used (no "Portrait of a Man"). At most `limit`, sampled by a
 /// hash of the record id with `seed`.
-pub fn metadata_questions(generation: &crate::index::Generation, part: AquaPart, limit: usize, seed: u64) -> Vec<Question> {
+pub fn metadata_questions(generation: &crate::index::Generation, part: AquaPart, limit: usize, seed: u64, wording: Wording) -> Vec<Question> {
     let mut title_counts: HashMap<String, usize> = HashMap::new();
     for stored in generation.store.records() {
         *title_counts.entry(display_title(&stored.record.title).to_lowercase()).or_default() += 1;
@@ -244,15 +264,26 @@ pub fn metadata_questions(generation: &crate::index::Generation, part: AquaPart,
             continue;
         }
         let (kind, answers) = kinds.swap_remove(hash[0] as usize % kinds.len());
-        let wordings: &[&str] = match kind {
-            "who" => &["Who made {t}?", "Who is the artist of {t}?", "Who created '{t}'?", "{t} is by which artist?", "who made the work called {t}"],
-            "when" => &["When was {t} made?", "What is the date of {t}?", "In what year was '{t}' created?", "when is {t} from", "How old is {t}?"],
-            _ => &["What is {t} made of?", "What medium is {t}?", "What materials were used for '{t}'?", "what technique was used for {t}"],
+        let (evaluated, varied) = match kind {
+            "who" => (WHO, WHO_VARIED),
+            "when" => (WHEN, WHEN_VARIED),
+            _ => (MEDIUM, MEDIUM_VARIED),
         };
-        let wording = wordings[hash[1] as usize % wordings.len()];
+        // Wordings that name the maker ({m}) are used only where the record has a known one.
+        let surname = maker.map(|m| surname(m));
+        let wordings: Vec<&str> = match wording {
+            Wording::Evaluated => evaluated.to_vec(),
+            Wording::Varied => evaluated
+                .iter()
+                .chain(varied)
+                .copied()
+                .filter(|w| surname.is_some() || !w.contains("{m}"))
+                .collect(),
+        };
+        let chosen = wordings[hash[1] as usize % wordings.len()];
         out.push(Question {
             id: format!("metadata-{kind}:{}", record.id),
-            question: wording.replace("{t}", title),
+            question: chosen.replace("{t}", title).replace("{m}", surname.unwrap_or_default()),
             relevant: [(record.id.clone(), 1.0)].into_iter().collect(),
             answers,
             answerable: true,
@@ -265,7 +296,7 @@ pub fn metadata_questions(generation: &crate::index::Generation, part: AquaPart,
 /// other makers' titles hold that word too, so that only the maker decides what is relevant: every record
 /// of that maker whose title has the word. A query belongs to the part its (maker, word) pair hashes to,
 /// as `record_part` splits records; at most `limit`, sampled by a hash with `seed`.
-pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limit: usize, seed: u64) -> Vec<Question> {
+pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limit: usize, seed: u64, wording: Wording) -> Vec<Question> {
     use crate::generate::citations::content_words;
     let known = |maker: &str| !maker.to_lowercase().contains("unknown") && !maker.to_lowercase().contains("anonym");
     // How many makers' names hold each name word: a word of one maker's name alone names that maker.
@@ -308,9 +339,14 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
             if part_by_hash(&key, &key) != part {
                 continue;
             }
+            let hash = Sha256::digest(format!("{seed}:wording:{key}").as_bytes());
+            let text = match wording {
+                Wording::Evaluated => format!("{name} {word}"),
+                Wording::Varied => MAKER_VARIED[hash[0] as usize % MAKER_VARIED.len()].replace("{n}", name).replace("{w}", word),
+            };
             let question = Question {
                 id: format!("maker:{maker}|{word}"),
-                question: format!("{name} {word}"),
+                question: text,
                 relevant: ids.iter().map(|id| (id.to_string(), 1.0)).collect(),
                 answers: Vec::new(),
                 answerable: true,
@@ -325,6 +361,14 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
 /// The title a reader knows: Rijksmuseum joins alternative titles with '$'; the first is the main one.
 fn display_title(title: &str) -> &str {
     title.split('$').next().unwrap_or(title).trim()
+}
+
+/// What a question calls a maker: "Girtin" for "Girtin, Thomas" and for "Thomas Girtin".
+fn surname(maker: &str) -> &str {
+    match maker.split_once(", ") {
+        Some((surname, _)) => surname.trim(),
+        None => maker.split_whitespace().last().unwrap_or(maker),
+    }
 }
 
 /// A maker's name as stored and, for "Surname, First names", as "First names Surname".

@@ -104,6 +104,15 @@ pub fn plain_text_query(query: &str) -> String {
     out.join(" ")
 }
 
+fn terms(analyzer: &mut TextAnalyzer, text: &str) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::new();
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        out.insert(stream.token().text.clone());
+    }
+    out
+}
+
 pub struct TextIndex {
     index: Index,
     reader: IndexReader,
@@ -233,6 +242,26 @@ impl TextIndex {
             0 => None,
             _ => Some(Box::new(BooleanQuery::new(must.into_iter().map(|q| (Occur::Must, q)).collect()))),
         }
+    }
+
+    /// The share of `query`'s distinct terms, as BM25 reads them (lower case, no stop words, stemmed) and
+    /// weighted by their BM25 IDF in the body field, that `text` holds: "saftleven" counts for more than
+    /// "painting". 1 for a query with no terms.
+    pub fn matched_share(&self, query: &str, text: &str) -> f32 {
+        let Some(mut analyzer) = self.index.tokenizers().get(ANALYZER) else { return 1.0 };
+        let wanted = terms(&mut analyzer, query);
+        let held = terms(&mut analyzer, text);
+        let searcher = self.reader.searcher();
+        let docs = searcher.num_docs() as f32;
+        let idf = |term: &String| {
+            let df = searcher.doc_freq(&Term::from_field_text(self.fields.body, term)).unwrap_or(0) as f32;
+            (1.0 + (docs - df + 0.5) / (df + 0.5)).ln()
+        };
+        let total: f32 = wanted.iter().map(idf).sum();
+        if total <= 0.0 {
+            return 1.0;
+        }
+        wanted.iter().filter(|t| held.contains(*t)).map(idf).sum::<f32>() / total
     }
 
     pub fn num_docs(&self) -> u64 {

@@ -12,15 +12,34 @@ use serde::{Deserialize, Serialize};
 pub enum Fusion {
     /// Weighted Reciprocal Rank Fusion.
     Rrf { k: f32, bm25_weight: f32, dense_weight: f32 },
-    /// (1 - dense_share) * normalised BM25 + dense_share * normalised cosine.
-    Blend { dense_share: f32 },
+    /// (1 - dense_share) * normalised BM25 + dense_share * normalised cosine, where the dense share moves
+    /// from `dense_share` towards `unmatched_share` as BM25's best hit holds fewer of the query's words
+    /// ([`Fusion::for_match`]).
+    Blend { dense_share: f32, unmatched_share: f32, full_match: f32 },
 }
 
 impl Fusion {
     pub fn from_settings(s: &crate::config::RetrievalSettings) -> Fusion {
         match s.fusion.as_str() {
-            "blend" => Fusion::Blend { dense_share: s.blend_dense_share },
+            "blend" => Fusion::Blend {
+                dense_share: s.blend_dense_share,
+                unmatched_share: s.blend_dense_share_unmatched,
+                full_match: s.blend_full_match,
+            },
             _ => Fusion::Rrf { k: s.rrf_k, bm25_weight: s.bm25_weight, dense_weight: s.dense_weight },
+        }
+    }
+
+    /// The fusion for one query, given the share of its words that BM25's best hit holds (`matched`, 0..=1):
+    /// a min-max normalised BM25 list ranks its best hit first however little of the query it matched, so
+    /// when the query's words are not the records' words (a mood, a paraphrase) the dense list should
+    /// decide more. A blend's dense share is `unmatched_share` when `matched` is below `full_match`.
+    pub fn for_match(self, matched: f32) -> Fusion {
+        match self {
+            Fusion::Blend { unmatched_share, full_match, .. } if matched < full_match => {
+                Fusion::Blend { dense_share: unmatched_share, unmatched_share, full_match }
+            }
+            other => other,
         }
     }
 }
@@ -32,7 +51,7 @@ pub fn fuse(fusion: Fusion, bm25: &[(String, f32)], dense: &[(String, f32)]) -> 
         Fusion::Rrf { k, bm25_weight, dense_weight } => {
             reciprocal_rank_fusion(&[(ids(bm25), bm25_weight), (ids(dense), dense_weight)], k)
         }
-        Fusion::Blend { dense_share } => normalised_blend(&[(bm25, 1.0 - dense_share), (dense, dense_share)]),
+        Fusion::Blend { dense_share, .. } => normalised_blend(&[(bm25, 1.0 - dense_share), (dense, dense_share)]),
     }
 }
 
@@ -109,17 +128,34 @@ mod tests {
     }
 
     #[test]
+    fn the_dense_share_is_the_unmatched_share_below_a_full_match() {
+        let blend = Fusion::Blend { dense_share: 0.3, unmatched_share: 0.7, full_match: 0.5 };
+        let share = |matched| match blend.for_match(matched) {
+            Fusion::Blend { dense_share, .. } => dense_share,
+            rrf => panic!("{rrf:?}"),
+        };
+        assert!((share(1.0) - 0.3).abs() < 1e-6);
+        assert!((share(0.5) - 0.3).abs() < 1e-6);
+        assert!((share(0.49) - 0.7).abs() < 1e-6);
+        assert!((share(0.0) - 0.7).abs() < 1e-6);
+        // Applied twice, it does not move further.
+        assert_eq!(blend.for_match(0.0).for_match(0.0), blend.for_match(0.0));
+        let rrf = Fusion::Rrf { k: 60.0, bm25_weight: 1.0, dense_weight: 1.0 };
+        assert_eq!(rrf.for_match(0.0), rrf);
+    }
+
+    #[test]
     fn blend_normalises_each_list_before_weighting() {
         let scored = |v: &[(&str, f32)]| v.iter().map(|(id, s)| (id.to_string(), *s)).collect::<Vec<_>>();
         // BM25 scores are large, cosines small; normalised, a: 1.0*0.5 + 0.0*0.5, b: 0.0*0.5 + 1.0*0.5, c: 0.5*0.5 + 0.75*0.5.
         let bm25 = scored(&[("a", 20.0), ("c", 15.0), ("b", 10.0)]);
         let dense = scored(&[("b", 0.9), ("c", 0.8), ("a", 0.5)]);
-        let fused = fuse(Fusion::Blend { dense_share: 0.5 }, &bm25, &dense);
+        let fused = fuse(Fusion::Blend { dense_share: 0.5, unmatched_share: 0.5, full_match: 0.0 }, &bm25, &dense);
         assert_eq!(fused[0].0, "c");
         assert!((fused[0].1 - 0.625).abs() < 1e-6);
         assert_eq!(fused.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["c", "a", "b"]);
         // A document only one list has gets nothing from the other.
-        let fused = fuse(Fusion::Blend { dense_share: 0.5 }, &scored(&[("x", 3.0), ("y", 1.0)]), &[]);
+        let fused = fuse(Fusion::Blend { dense_share: 0.5, unmatched_share: 0.5, full_match: 0.0 }, &scored(&[("x", 3.0), ("y", 1.0)]), &[]);
         assert_eq!(fused, vec![("x".to_string(), 0.5), ("y".to_string(), 0.0)]);
     }
 

@@ -263,7 +263,10 @@ pub fn search(
         (Some((b, _)), None) => scored(b),
         (None, Some((d, _, _))) => scored(d),
         (Some((b, _)), Some((d, _, _))) => {
-            let fused = fusion::fuse(request.fusion, &scored(b), &scored(d));
+            // How much of the query BM25's best hit holds decides the blend's dense share.
+            let matched = b.first().and_then(|(_, chunk, _)| generation.store.chunk(*chunk)).map_or(0.0, |best| generation.text.matched_share(query, &best.text));
+            tracing::debug!(target: "curator::fusion", matched, "share of the query that BM25's best hit holds");
+            let fused = fusion::fuse(request.fusion.for_match(matched), &scored(b), &scored(d));
             for (i, (record, score)) in fused.iter().enumerate() {
                 if let Some(entry) = stages.get_mut(record) {
                     entry.0.fused = Some(StageScore { rank: i + 1, score: *score });
