@@ -5,9 +5,10 @@ tags that define what is relevant ("a lone person by the seaside": tagged beach 
 
 The spec (eval/queries/vibe-spec.jsonl) was written by hand: each line a query and its tag groups, a
 record matching at least one tag of every group. Grades: 2 when a record matches every group, 1 when it
-matches only the first group (the query's mood or main idea, when that group alone matches at most
-2000 records), so a page of seaside scenes without a person is partly right. Queries are split in two by a hash of the query: vibe-valid.jsonl, where fusion
-settings may be tuned, and vibe-heldout.jsonl, which checks them and is never tuned on.
+matches only the first group (the query's mood or main idea; only for queries of several groups whose
+first group alone matches at most 2000 records), so a page of seaside scenes without a person is partly
+right. Queries are split in two by a hash of the query: vibe-valid.jsonl, where fusion settings may be
+tuned, and vibe-heldout.jsonl, which checks them and is never tuned on.
 
 The script refuses a spec whose tags are not Tate's or whose query shares a content word with its own
 tags (so BM25 cannot find the answers by their tag words), and leaves out queries matching fewer than 10
