@@ -471,6 +471,9 @@ fn ask(settings: Settings, question: String, filters: Vec<String>, k: Option<usi
         return Ok(());
     }
     println!("\n");
+    if let Some(years) = answer.years_from_query {
+        eprintln!("{}", years_filter_note(years, "question"));
+    }
     if answer.abstained {
         eprintln!("declined by {} ({} {:.3})", answer.declined_by.as_deref().unwrap_or("?"), answer.relevance_signal, answer.relevance);
         for record in &answer.closest {
@@ -785,12 +788,17 @@ fn report_skipped(outcome: &ReadOutcome) {
     }
 }
 
+/// Says that the years written in a query or question became a year filter (issue 13.4).
+fn years_filter_note((from, to): (i32, i32), written_in: &str) -> String {
+    format!("(only works of {from}..{to}: the years in the {written_in} became a filter; an explicit --filter year=FROM..TO replaces it)")
+}
+
 /// About three lines of a terminal.
 const SNIPPET_CHARS: usize = 240;
 
 fn print_search(response: &SearchResponse, generation: &curator::index::Generation) {
-    if let Some((from, to)) = response.years_from_query {
-        println!("(only works of {from}..{to}: the years in the query became a filter; an explicit --filter year=FROM..TO replaces it)");
+    if let Some(years) = response.years_from_query {
+        println!("{}", years_filter_note(years, "query"));
     }
     if response.hits.is_empty() {
         println!("no results for {:?}", response.query);

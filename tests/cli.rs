@@ -105,12 +105,39 @@ fn serve_on_an_empty_data_dir_says_what_to_do_and_logs_requests() {
     connection.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 503"), "{response}");
     assert!(response.contains("the index is empty"), "{response}");
+    // A question is told the same, not that the server is busy (retrying will not help).
+    let mut connection = std::net::TcpStream::connect(address).unwrap();
+    write!(connection, "GET /api/search?q=ships HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    connection.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    assert!(response.contains("\"service_unavailable\"") && response.contains("the index is empty"), "{response}");
 
     server.kill().unwrap();
     let mut log = String::new();
     server.stderr.take().unwrap().read_to_string(&mut log).unwrap();
     server.wait().unwrap();
     assert!(log.contains("GET /healthz 503"), "no request log line:\n{log}");
+}
+
+#[test]
+fn ask_says_when_the_years_in_the_question_became_a_filter() {
+    // Regression (issue 13.4): `curator search` said so, `curator ask` filtered without a word.
+    let dir = sample_index();
+    let settings = common::settings(dir.path());
+    let out = Command::new(common::binary())
+        .args(["ask", "Which militia portraits were painted between 1600 and 1650?"])
+        .env("CURATOR_PATHS_DATA_DIR", dir.path())
+        .env("CURATOR_ANSWER_GATE", "false")
+        .env("CURATOR_GENERATION_MODEL", common::TINY_LLM)
+        .env("CURATOR_GENERATION_MAX_ANSWER_TOKENS", "16")
+        .env("CURATOR_RERANK_MODEL_DIR", &settings.rerank.model_dir)
+        .env("CURATOR_RERANK_ONNX_FILE", &settings.rerank.onnx_file)
+        .output()
+        .expect("the curator binary runs");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("only works of 1600..1650: the years in the question became a filter"), "{stderr}");
 }
 
 #[test]

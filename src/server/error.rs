@@ -63,7 +63,9 @@ impl AppError {
                 "invalid_request_error"
             }
             AppError::Unauthorized | AppError::ReadKeyNeeded | AppError::IngestDisabled => "authentication_error",
-            AppError::Busy(_) | AppError::Unavailable(_) | AppError::Timeout(_) => "server_busy",
+            AppError::Busy(_) | AppError::Timeout(_) => "server_busy",
+            // No index yet, or no model: waiting will not help until someone ingests or installs it.
+            AppError::Unavailable(_) => "service_unavailable",
             AppError::RateLimited(_) => "rate_limit_exceeded",
             AppError::Internal(_) => "server_error",
         }
