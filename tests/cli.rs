@@ -68,6 +68,34 @@ fn serve_reports_a_bad_address_before_loading_anything() {
 }
 
 #[test]
+fn serve_reports_a_port_in_use_with_its_address_before_loading_anything() {
+    // Regression (issue 13.6): a port in use was reported only after the model had loaded, without the address.
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let refused = curator(dir.path(), &["serve", "--bind", &address]);
+    assert!(!refused.status.success());
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains(&address) && stderr.contains("free port"), "{stderr}");
+    assert!(!text(&refused.stdout).contains("loading the models"), "the models were loaded first");
+}
+
+#[test]
+fn a_missing_reranker_is_said_to_be_trained_not_fetched() {
+    // Regression (issue 13.7): the notice told users to run fetch-models.sh, but the reranker is trained.
+    let dir = sample_index();
+    let out = Command::new(common::binary())
+        .args(["search", "milkmaid", "-k", "1"])
+        .env("CURATOR_PATHS_DATA_DIR", dir.path())
+        .env("CURATOR_RERANK_MODEL_DIR", dir.path().join("no-reranker-here"))
+        .output()
+        .expect("the curator binary runs");
+    let stderr = text(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("scripts/train-reranker.sh") && !stderr.contains("fetch-models"), "{stderr}");
+}
+
+#[test]
 fn serve_on_an_empty_data_dir_says_what_to_do_and_logs_requests() {
     // Regression (issue 13.6): with an empty data dir the server said "ok" and answered every question
     // with 503 "server_busy"; fifty lines of settings came before the address; no request was logged.
