@@ -578,7 +578,7 @@ fn rerank_data(
             let mut questions = maker_queries(&generation, AquaPart::Train, makers, seed, Wording::Varied);
             questions.extend(maker_queries(&generation, AquaPart::Valid, makers / 9, seed, Wording::Varied));
             // The key `maker_queries` splits parts by, so that its valid part is the validation split.
-            let pair = |q: &curator::eval::Question| format!("maker-query:{}", q.id.trim_start_matches("maker:"));
+            let pair = |q: &curator::eval::Question| curator::eval::questions::maker_query_key(&q.id);
             let mined = mine(&curator, &generation, &questions, "makers", &pair, &never)?;
             eprintln!("makers: {} groups", mined.len());
             groups.extend(mined);

@@ -74,6 +74,12 @@ pub fn mine(
                 negatives.push(hit.chunk.text.clone());
             }
         }
+        // Where the relevant records have chunks that hold a gold answer ("Medium: Oil on canvas"), those
+        // are the positives: the reranker is to learn what answers the question, not what is about the work.
+        let answering = answering_chunks(generation, &relevant, &q.answers);
+        if !answering.is_empty() {
+            positive = answering;
+        }
         if positive.is_empty() {
             // Not retrieved: the gold record's chunk closest to the question stands for it.
             let query_vector = curator.embedder.embed_one(&q.question)?;
@@ -84,12 +90,6 @@ pub fn mine(
                     positive.push(chunk.text.clone());
                 }
             }
-        }
-        // Where the relevant records have chunks that hold a gold answer ("Medium: Oil on canvas"), those
-        // are the positives: the reranker is to learn what answers the question, not what is about the work.
-        let answering = answering_chunks(generation, &relevant, &q.answers);
-        if !answering.is_empty() {
-            positive = answering;
         }
         negatives.truncate(NEGATIVES);
         if positive.is_empty() || negatives.is_empty() {

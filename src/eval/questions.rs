@@ -335,7 +335,8 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
             if ids.len() < 2 || others < 10 {
                 continue;
             }
-            let key = format!("maker-query:{maker}|{word}");
+            let id = format!("maker:{maker}|{word}");
+            let key = maker_query_key(&id);
             if part_by_hash(&key, &key) != part {
                 continue;
             }
@@ -345,7 +346,7 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
                 Wording::Varied => MAKER_VARIED[hash[0] as usize % MAKER_VARIED.len()].replace("{n}", name).replace("{w}", word),
             };
             let question = Question {
-                id: format!("maker:{maker}|{word}"),
+                id,
                 question: text,
                 relevant: ids.iter().map(|id| (id.to_string(), 1.0)).collect(),
                 answers: Vec::new(),
@@ -356,6 +357,12 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
     }
     queries.sort_by(|a, b| a.0.cmp(&b.0));
     queries.into_iter().take(limit).map(|(_, q)| q).collect()
+}
+
+/// What a maker query (by its id, "maker:<maker>|<word>") is split into parts by: `maker_queries` chooses
+/// its part, and `curator rerank-data` its training or validation side, by the same key.
+pub fn maker_query_key(id: &str) -> String {
+    format!("maker-query:{}", id.trim_start_matches("maker:"))
 }
 
 /// The title a reader knows: Rijksmuseum joins alternative titles with '$'; the first is the main one.

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum Fusion {
     /// Weighted Reciprocal Rank Fusion.
     Rrf { k: f32, bm25_weight: f32, dense_weight: f32 },
-    /// (1 - dense_share) * normalised BM25 + dense_share * normalised cosine, where the dense share moves
-    /// from `dense_share` towards `unmatched_share` as BM25's best hit holds fewer of the query's words
+    /// (1 - dense_share) * normalised BM25 + dense_share * normalised cosine, where the dense share is
+    /// `unmatched_share` when BM25's best hit holds less than `full_match` of the query's words
     /// ([`Fusion::for_match`]).
     Blend { dense_share: f32, unmatched_share: f32, full_match: f32 },
 }
@@ -34,9 +34,10 @@ impl Fusion {
     /// a min-max normalised BM25 list ranks its best hit first however little of the query it matched, so
     /// when the query's words are not the records' words (a mood, a paraphrase) the dense list should
     /// decide more. A blend's dense share is `unmatched_share` when `matched` is below `full_match`.
-    pub fn for_match(self, matched: f32) -> Fusion {
+    /// `matched` is only computed (it analyses the hit's text) where the answer depends on it.
+    pub fn for_match(self, matched: impl FnOnce() -> f32) -> Fusion {
         match self {
-            Fusion::Blend { unmatched_share, full_match, .. } if matched < full_match => {
+            Fusion::Blend { dense_share, unmatched_share, full_match } if unmatched_share != dense_share && matched() < full_match => {
                 Fusion::Blend { dense_share: unmatched_share, unmatched_share, full_match }
             }
             other => other,
@@ -130,7 +131,7 @@ mod tests {
     #[test]
     fn the_dense_share_is_the_unmatched_share_below_a_full_match() {
         let blend = Fusion::Blend { dense_share: 0.3, unmatched_share: 0.7, full_match: 0.5 };
-        let share = |matched| match blend.for_match(matched) {
+        let share = |matched: f32| match blend.for_match(|| matched) {
             Fusion::Blend { dense_share, .. } => dense_share,
             rrf => panic!("{rrf:?}"),
         };
@@ -139,9 +140,9 @@ mod tests {
         assert!((share(0.49) - 0.7).abs() < 1e-6);
         assert!((share(0.0) - 0.7).abs() < 1e-6);
         // Applied twice, it does not move further.
-        assert_eq!(blend.for_match(0.0).for_match(0.0), blend.for_match(0.0));
+        assert_eq!(blend.for_match(|| 0.0).for_match(|| 0.0), blend.for_match(|| 0.0));
         let rrf = Fusion::Rrf { k: 60.0, bm25_weight: 1.0, dense_weight: 1.0 };
-        assert_eq!(rrf.for_match(0.0), rrf);
+        assert_eq!(rrf.for_match(|| 0.0), rrf);
     }
 
     #[test]

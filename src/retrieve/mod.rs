@@ -264,8 +264,12 @@ pub fn search(
         (None, Some((d, _, _))) => scored(d),
         (Some((b, _)), Some((d, _, _))) => {
             // How much of the query BM25's best hit holds decides the blend's dense share.
-            let matched = b.first().and_then(|(_, chunk, _)| generation.store.chunk(*chunk)).map_or(0.0, |best| generation.text.matched_share(query, &best.text));
-            tracing::debug!(target: "curator::fusion", matched, "share of the query that BM25's best hit holds");
+            let matched = || {
+                let best = b.first().and_then(|(_, chunk, _)| generation.store.chunk(*chunk));
+                let matched = best.map_or(0.0, |best| generation.text.matched_share(query, &best.text));
+                tracing::debug!(target: "curator::fusion", matched, "share of the query that BM25's best hit holds");
+                matched
+            };
             let fused = fusion::fuse(request.fusion.for_match(matched), &scored(b), &scored(d));
             for (i, (record, score)) in fused.iter().enumerate() {
                 if let Some(entry) = stages.get_mut(record) {
