@@ -155,6 +155,37 @@ fn a_sentence_citing_the_neighbouring_source_is_re_pointed_to_the_source_that_sa
     assert!(as_written.model_cited.is_empty());
 }
 
+/// Issue 13.5: when the model itself declined, the answer's JSON said `"abstained": false`. A grammar that
+/// allows only a refusal makes the real model decline.
+#[test]
+fn a_model_that_declines_is_reported_as_abstained_by_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = dir.path().join("prompts");
+    std::fs::create_dir(&prompts).unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, prompts.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(prompts.join("answer.gbnf.j2"), "root ::= \"The collection has no record of that [1].\"\n").unwrap();
+    let mut curator = sample_curator(
+        dir.path(),
+        &[
+            ("CURATOR_GENERATION_MODEL", common::TINY_LLM),
+            ("CURATOR_ANSWER_ABSTAIN_BELOW_DENSE", "0"),
+            ("CURATOR_PATHS_PROMPT_DIR", prompts.to_str().unwrap()),
+        ],
+    );
+    curator.load_llm().expect("the tiny test model (scripts/fetch-models.sh llm-tiny)");
+    let generation = curator.load_generation().unwrap();
+    let request = AskRequest { question: "Who painted The Milkmaid?".into(), k: Some(2), ..Default::default() };
+    let answer = curator.ask(&generation, &request, &mut |_| true).unwrap();
+    assert!(answer.generation.is_some(), "the model was called: {answer:?}");
+    assert_eq!(answer.answer, "The collection has no record of that [1].");
+    assert!(answer.abstained, "{answer:?}");
+    assert_eq!(answer.declined_by.as_deref(), Some("model"));
+    assert!(!answer.closest.is_empty(), "a decline offers the records that came closest");
+}
+
 #[test]
 fn a_constrained_answer_cites_every_sentence_and_only_numbers_it_was_given() {
     let dir = tempfile::tempdir().unwrap();

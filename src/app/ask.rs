@@ -133,7 +133,14 @@ const CLOSEST_SHOWN: usize = 3;
 /// as each sentence is complete and checked against its sources; then the finished answer is returned.
 #[derive(Debug, Clone)]
 pub enum AskEvent<'a> {
-    Retrieved { retrieval_query: &'a str, sources: &'a [Source], abstained: bool, closest: &'a [ClosestRecord] },
+    /// `years_from_query`: the year range written in the question that retrieval applied as a filter.
+    Retrieved {
+        retrieval_query: &'a str,
+        years_from_query: Option<(i32, i32)>,
+        sources: &'a [Source],
+        abstained: bool,
+        closest: &'a [ClosestRecord],
+    },
     Delta(&'a str),
     /// `end`: the character offset in the streamed text (the `Delta`s so far) up to which the sentences
     /// checked so far reach.
@@ -194,14 +201,15 @@ impl Curator {
         } else {
             (evidence.sources, Vec::new())
         };
-        if !on_event(AskEvent::Retrieved { retrieval_query: &retrieval_query, sources: &sources, abstained, closest: &closest }) {
+        let years_from_query = search.years_from_query;
+        if !on_event(AskEvent::Retrieved { retrieval_query: &retrieval_query, years_from_query, sources: &sources, abstained, closest: &closest }) {
             return Err(AskError::Generate(GenerateError::WorkerGone));
         }
 
         let mut answer = Answer {
             question: question.to_string(),
             retrieval_query,
-            years_from_query: search.years_from_query,
+            years_from_query,
             answer: String::new(),
             abstained,
             declined_by: abstained.then(|| decision.declined_by.to_string()),

@@ -47,10 +47,7 @@ pub async fn ask_stream(
     let rx = start_answer(Arc::clone(&state), request)?;
     let events = UnboundedReceiverStream::new(rx).map(|progress| {
         Ok(match progress {
-            Progress::Retrieved { retrieval_query, sources, abstained, closest } => Event::default()
-                .event("sources")
-                .json_data(serde_json::json!({ "retrieval_query": retrieval_query, "sources": sources, "abstained": abstained, "closest": closest }))
-                .unwrap_or_default(),
+            Progress::Retrieved(retrieved) => Event::default().event("sources").json_data(&retrieved).unwrap_or_default(),
             Progress::Sentence { index, sentence, end } => Event::default()
                 .event("sentence")
                 .json_data(serde_json::json!({ "index": index, "sentence": sentence, "end": end }))

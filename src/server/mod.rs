@@ -24,6 +24,7 @@ use axum::http::StatusCode;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::app::{Answer, AskEvent, AskRequest, ClosestRecord, Curator};
@@ -342,11 +343,23 @@ fn without_type_names(message: &str) -> String {
 
 /// What a running answer reports to the handler that streams or collects it.
 pub enum Progress {
-    Retrieved { retrieval_query: String, sources: Vec<Source>, abstained: bool, closest: Vec<ClosestRecord> },
+    Retrieved(Retrieved),
     Delta(String),
     Sentence { index: usize, sentence: CheckedSentence, end: usize },
     Done(Box<Answer>),
     Failed(AppError),
+}
+
+/// What retrieval decided, as the `sources` event sends it: the query it searched (a follow-up is
+/// rewritten), the year range the question's own words filtered to, the numbered sources with their
+/// evidence, or the decision to decline and the records that came closest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Retrieved {
+    pub retrieval_query: String,
+    pub years_from_query: Option<(i32, i32)>,
+    pub sources: Vec<Source>,
+    pub abstained: bool,
+    pub closest: Vec<ClosestRecord>,
 }
 
 /// Checks a question against the configured limits.
@@ -372,12 +385,15 @@ pub fn start_answer(state: Arc<AppState>, request: AskRequest) -> Result<Unbound
         let started = Instant::now();
         let mut on_event = |event: AskEvent<'_>| {
             let progress = match event {
-                AskEvent::Retrieved { retrieval_query, sources, abstained, closest } => Progress::Retrieved {
-                    retrieval_query: retrieval_query.to_string(),
-                    sources: sources.to_vec(),
-                    abstained,
-                    closest: closest.to_vec(),
-                },
+                AskEvent::Retrieved { retrieval_query, years_from_query, sources, abstained, closest } => {
+                    Progress::Retrieved(Retrieved {
+                        retrieval_query: retrieval_query.to_string(),
+                        years_from_query,
+                        sources: sources.to_vec(),
+                        abstained,
+                        closest: closest.to_vec(),
+                    })
+                }
                 AskEvent::Delta(text) => Progress::Delta(text.to_string()),
                 AskEvent::Sentence { index, sentence, end } => Progress::Sentence { index, sentence: sentence.clone(), end },
             };
@@ -434,7 +450,7 @@ pub async fn collect_answer(mut rx: UnboundedReceiver<Progress>) -> Result<Answe
         match progress {
             Progress::Done(answer) => return Ok(*answer),
             Progress::Failed(e) => return Err(e),
-            Progress::Retrieved { .. } | Progress::Delta(_) | Progress::Sentence { .. } => {}
+            Progress::Retrieved(_) | Progress::Delta(_) | Progress::Sentence { .. } => {}
         }
     }
     Err(AppError::Internal("the answer stopped without a result".into()))

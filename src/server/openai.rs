@@ -167,7 +167,7 @@ pub async fn chat_completions(State(state): State<Arc<AppState>>, body: Result<B
     };
     let first = chunk(json!({ "role": "assistant", "content": "" }), None);
     let events = UnboundedReceiverStream::new(rx).filter_map(move |progress| match progress {
-        Progress::Retrieved { .. } | Progress::Sentence { .. } => None,
+        Progress::Retrieved(_) | Progress::Sentence { .. } => None,
         Progress::Delta(text) => Some(chunk(json!({ "content": text }), None)),
         Progress::Done(answer) => {
             let mut last = chunk(json!({}), Some(finish_reason(&answer)));

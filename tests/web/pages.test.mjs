@@ -202,6 +202,27 @@ test("ask: a question the collection cannot answer is declined plainly, with the
   clean(page);
 });
 
+test("ask: years written in the question are shown as the filter they became (issue 13.4)", async () => {
+  const page = await openPage();
+  await page.goto(BASE + "/");
+  await page.fill("#question", "Which paintings made between 1650 and 1700 show a woman pouring milk?");
+  await page.click("#ask-button");
+  // The note comes with the sources event, before the model writes anything.
+  const searched = page.locator(".turn .searched");
+  await searched.waitFor({ state: "visible", timeout: 60_000 });
+  assert.match(await searched.innerText(), /Only works dated 1650–1700: the years in the question became a filter/);
+  await page.waitForSelector(".turn .feedback:not([hidden])", { timeout: 180_000 });
+  assert.ok(await searched.isVisible(), "the note stays with the finished answer");
+  await shot(page, "ask-years.png");
+  // A new question without years searches every year, and says nothing about it.
+  await page.click("#new-conversation");
+  await page.fill("#question", "Who painted the Mona Lisa?");
+  await page.click("#ask-button");
+  await page.waitForSelector(".turn .feedback:not([hidden])", { timeout: 180_000 });
+  assert.ok(await page.locator(".turn .searched").isHidden(), "no filter note without years in the question");
+  clean(page);
+});
+
 test("search: cards mark the query's words, every stage's rank is shown, and reranking is explained", async () => {
   const page = await openPage();
   await page.goto(BASE + "/search?q=" + encodeURIComponent("milk pouring kitchen maid") + "&mode=hybrid%2Brerank");

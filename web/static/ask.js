@@ -44,6 +44,7 @@
       question,
       answerEl: node.querySelector(".answer"),
       statusEl: node.querySelector(".status"),
+      searchedEl: node.querySelector(".searched"),
       sourcesEl: node.querySelector(".sources"),
       declinedEl: node.querySelector(".declined"),
       timingsEl: node.querySelector(".timings"),
@@ -132,6 +133,21 @@
       item.appendChild(el("span", "id", " " + source.record_id));
       turn.sourcesEl.appendChild(item);
     }
+  }
+
+  // What retrieval did with the question, when it is not simply the question: a follow-up is searched as
+  // a rewritten question, and years written in the question filter the records.
+  function renderSearched(turn, retrieved) {
+    const notes = [];
+    if (retrieved.retrieval_query && retrieved.retrieval_query.trim() !== turn.question.trim()) {
+      notes.push("Searched for: “" + retrieved.retrieval_query + "”.");
+    }
+    if (retrieved.years_from_query) {
+      const [from, to] = retrieved.years_from_query;
+      notes.push("Only works dated " + from + "–" + to + ": the years in the question became a filter.");
+    }
+    turn.searchedEl.textContent = notes.join(" ");
+    turn.searchedEl.hidden = notes.length === 0;
   }
 
   function renderDeclined(turn, answer) {
@@ -339,6 +355,7 @@
       await window.curator.postEvents("/api/ask/stream", body, {}, (name, data) => {
         if (name === "sources") {
           for (const source of data.sources) turn.sources.set(source.number, source);
+          renderSearched(turn, data);
           turn.statusEl.textContent = data.abstained
             ? "Nothing relevant enough was found."
             : "Reading " + data.sources.length + " records and writing the answer…";
