@@ -42,6 +42,10 @@ enum Command {
         /// Go ahead with a rebuild that drops records from the index without asking.
         #[arg(long)]
         yes: bool,
+        /// Commit a generation after every N records, so that a running server searches a large
+        /// first ingest while the rest is embedded (scripts/run.sh uses it; 0: once, at the end).
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        commit_every: usize,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -314,7 +318,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Ingest { paths, rebuild, yes, json } => ingest(Curator::open(settings)?, &paths, rebuild, yes, json),
+        Command::Ingest { paths, rebuild, yes, commit_every, json } => {
+            ingest(Curator::open(settings)?, &paths, &IngestOptions { rebuild, commit_every }, yes, json)
+        }
         Command::Rollback => rollback(&Curator::open(settings)?),
         Command::Delete { ids } => {
             let curator = Curator::open(settings)?;
@@ -328,9 +334,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Search { query, mode, k, filters, json } => {
             let filters = Filters::parse(filters.iter().map(String::as_str))?;
             let curator = Curator::open(settings)?;
-            if curator.reranker.is_none() && curator.settings.rerank.enabled {
-                eprintln!("note: {}", curator.reranker_status);
-            }
+            note_reranker_off(&curator);
             let generation = curator.load_generation()?;
             let source = filters.source.clone();
             let response = curator.search(&generation, &curator.request(&query, mode, k, filters))?;
@@ -376,11 +380,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { what } => curator::bench::run(what, settings),
         Command::Gate { what: GateCommand::Status } => {
             let curator = Curator::open(settings)?;
-            println!("{}", curator.gate_status);
+            let scoring = curator.scoring();
+            println!("{}", scoring.gate_status);
             if !curator.settings.answer.gate {
                 std::process::exit(4);
             }
-            if curator.gate.is_none() {
+            if scoring.gate.is_none() {
                 std::process::exit(3);
             }
             Ok(())
@@ -406,7 +411,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             if answers {
                 curator.load_llm()?;
-                eprintln!("{}", curator.gate_status);
+                eprintln!("{}", curator.scoring().gate_status);
                 let kinds: Vec<(String, curator::eval::Question)> = match per_kind {
                     Some(n) => {
                         let sizes = curator::eval::gate::PartSizes { aqua_knowledge: n, aqua_picture: n, metadata: n, out_of_collection: n };
@@ -436,9 +441,7 @@ fn ask(settings: Settings, question: String, filters: Vec<String>, k: Option<usi
     use curator::app::{AskEvent, AskRequest};
     let filters = Filters::parse(filters.iter().map(String::as_str))?;
     let mut curator = Curator::open(settings)?;
-    if curator.reranker.is_none() && curator.settings.rerank.enabled {
-        eprintln!("note: {}", curator.reranker_status);
-    }
+    note_reranker_off(&curator);
     curator.load_llm()?;
     let generation = curator.load_generation()?;
     let request = AskRequest { question, history: Vec::new(), filters, k };
@@ -612,13 +615,22 @@ fn rerank_data(
     Ok(())
 }
 
+/// Says why results are not reranked when reranking is on but its model is missing.
+fn note_reranker_off(curator: &Curator) {
+    let scoring = curator.scoring();
+    if scoring.reranker.is_none() && curator.settings.rerank.enabled {
+        eprintln!("note: {}", scoring.reranker_status);
+    }
+}
+
 fn generation_note(generation: Option<u64>) -> String {
     generation.map_or_else(|| "; nothing changed, index untouched".to_string(), |g| format!("; now generation {g}"))
 }
 
 fn rerank_check(settings: Settings, fixtures: &std::path::Path, records: &[PathBuf], min_probability: f32, json: bool) -> Result<()> {
     let curator = Curator::open(settings)?;
-    let Some(reranker) = &curator.reranker else { bail!("{}", curator.reranker_status) };
+    let scoring = curator.scoring();
+    let Some(reranker) = scoring.reranker.as_deref() else { bail!("{}", scoring.reranker_status) };
     let generation = curator.load_generation()?;
     let fixtures = curator::eval::fixtures::load(fixtures)?;
     let records: Vec<MuseumRecord> = read_paths(records)?.records.into_iter().map(|(r, _)| r).collect();
@@ -705,7 +717,8 @@ fn confirm_rebuild(dropped: usize, total: usize, examples: &[String], yes: bool)
     Ok(())
 }
 
-fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, yes: bool, json: bool) -> Result<()> {
+fn ingest(curator: Curator, paths: &[PathBuf], options: &IngestOptions, yes: bool, json: bool) -> Result<()> {
+    let rebuild = options.rebuild;
     let started = Instant::now();
     let outcome = read_paths(paths)?;
     let read_time = started.elapsed();
@@ -735,7 +748,7 @@ fn ingest(curator: Curator, paths: &[PathBuf], rebuild: bool, yes: bool, json: b
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     };
-    let report = curator.ingest(records, &[], &IngestOptions { rebuild }, &progress)?;
+    let report = curator.ingest(records, &[], options, &progress)?;
     bar.finish_and_clear();
     let total = started.elapsed();
     if json {
@@ -918,11 +931,12 @@ fn gate_train(
     use curator::eval::gate::{examples, fit, markdown, part_name, part_questions, score_part, GateExample, GateReport, PartSizes};
     let curator = Curator::open(settings)?;
     let generation = curator.load_generation().context("the gate is fitted on the indexed collection; ingest it first")?;
-    let key = curator.gate_key();
+    let scoring = curator.scoring();
+    let key = scoring.gate_key(&curator.embedder);
     let path = curator::gate::gate_path(&curator.models.dir, &key);
     let cache = path.with_extension("examples");
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
-    eprintln!("fitting the answer gate for {key} ({})", curator.evidence_scorer().name());
+    eprintln!("fitting the answer gate for {key} ({})", scoring.evidence_scorer(&curator.embedder).name());
     let mut parts: Vec<AquaPart> = vec![AquaPart::Train, AquaPart::Valid];
     parts.extend(report_parts.iter().filter(|p| !parts.contains(p)).copied().collect::<Vec<_>>());
     let mut by_part: Vec<(AquaPart, Vec<GateExample>)> = Vec::new();
@@ -958,8 +972,8 @@ fn gate_train(
         by_part.iter().map(|(p, e)| (part_name(*p).to_string(), e.len().into())).collect();
     let answer = &curator.settings.answer;
     gate.manifest = serde_json::json!({
-        "scorer": curator.evidence_scorer().name(),
-        "reranker": curator.reranker.as_ref().map(|r| r.identity().path.display().to_string()),
+        "scorer": scoring.evidence_scorer(&curator.embedder).name(),
+        "reranker": scoring.reranker.as_ref().map(|r| r.identity().path.display().to_string()),
         "embedding": curator.embedder.identity().model_id,
         "data": {"aqua": {"file": aqua.display().to_string(), "sha256": sha(aqua)?}, "out_of_collection": written_files,
                  "examples_per_part": counts, "index_generation": generation.manifest.generation, "records": generation.manifest.records},

@@ -272,7 +272,7 @@ fn fitted_gate(curator: &Curator) -> curator::gate::Gate {
 fn the_gate_declines_an_out_of_collection_question_without_calling_the_model_and_answers_a_title_question() {
     let dir = tempfile::tempdir().unwrap();
     let mut curator = sample_curator(dir.path(), &[("CURATOR_GENERATION_MODEL", common::TINY_LLM), ("CURATOR_GENERATION_MAX_ANSWER_TOKENS", "48")]);
-    curator.gate = Some(fitted_gate(&curator));
+    curator.set_gate(Some(fitted_gate(&curator)), "a gate fitted on the sample records".into());
     let generation = curator.load_generation().unwrap();
     // No model is loaded: were it called, `ask` would fail with NoModel.
     for question in ["What time does the museum cafe close on Sundays?", "What is the capital of Australia?"] {

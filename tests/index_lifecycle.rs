@@ -178,7 +178,7 @@ fn a_rebuild_from_no_records_is_refused_and_keeps_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let curator = common::open(dir.path());
     common::ingest(&curator, common::sample_records());
-    let refused = curator.ingest(Vec::new(), &[], &IngestOptions { rebuild: true }, &|_, _| {});
+    let refused = curator.ingest(Vec::new(), &[], &IngestOptions { rebuild: true, ..Default::default() }, &|_, _| {});
     assert!(refused.is_err(), "an empty rebuild was accepted");
     assert_eq!(curator.load_generation().unwrap().manifest.records, 36);
 }
@@ -196,7 +196,7 @@ fn a_rebuild_recovers_from_a_current_that_names_a_missing_or_broken_generation()
     assert!(broken.contains("--rebuild"), "the error does not say how to recover: {broken}");
     let refused = curator.ingest(common::sample_records(), &[], &IngestOptions::default(), &|_, _| {});
     assert!(refused.is_err(), "an ingest on top of a missing generation went ahead");
-    let rebuilt = curator.ingest(common::sample_records(), &[], &IngestOptions { rebuild: true }, &|_, _| {}).unwrap();
+    let rebuilt = curator.ingest(common::sample_records(), &[], &IngestOptions { rebuild: true, ..Default::default() }, &|_, _| {}).unwrap();
     assert_eq!(rebuilt.added, 36);
     assert_eq!(curator.load_generation().unwrap().manifest.records, 36);
     assert!(kept.join("manifest.json").is_file(), "the rebuild deleted the last good generation, which rollback could return to");
@@ -205,7 +205,7 @@ fn a_rebuild_recovers_from_a_current_that_names_a_missing_or_broken_generation()
     let current = curator.data.current().unwrap().unwrap();
     std::fs::remove_dir_all(current.join(curator::index::tantivy_dir_name())).unwrap();
     assert!(curator.load_generation().is_err());
-    curator.ingest(common::sample_records(), &[], &IngestOptions { rebuild: true }, &|_, _| {}).unwrap();
+    curator.ingest(common::sample_records(), &[], &IngestOptions { rebuild: true, ..Default::default() }, &|_, _| {}).unwrap();
     assert_eq!(curator.load_generation().unwrap().manifest.records, 36);
 }
 
@@ -256,4 +256,34 @@ fn no_ingest_deletes_the_generation_a_server_serves() {
     changed[0].title = "Renamed once more".into();
     common::ingest(&curator, changed);
     assert!(!served.exists(), "once nobody serves it, it is cleared like any old generation");
+}
+
+/// Issue 12.8: a large first ingest commits a generation every N records, so that a server searches
+/// what is indexed so far; the end result is the same as one commit, copies of an id across steps included.
+#[test]
+fn an_ingest_in_steps_commits_a_generation_per_step_and_keeps_the_first_copy_of_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    let mut records = common::sample_records();
+    let first = records[0].clone();
+    let mut later_copy = first.clone();
+    later_copy.title = "A later copy that must not replace the first".into();
+    records.push(later_copy);
+    let seen = std::sync::Mutex::new(Vec::new());
+    let options = IngestOptions { commit_every: 10, ..Default::default() };
+    let report = curator.ingest(records, &[], &options, &|done, total| seen.lock().unwrap().push((done, total))).unwrap();
+    assert_eq!((report.added, report.unchanged), (36, 0));
+    assert_eq!(report.duplicate_ids, [first.id.clone()]);
+    assert_eq!(report.generation, Some(4), "36 records in steps of 10 are 4 generations");
+    assert_eq!(seen.lock().unwrap().last(), Some(&(36, 36)), "progress ends at every record");
+
+    let generation = curator.load_generation().unwrap();
+    assert_eq!(generation.store.record_count(), 36);
+    assert_eq!(generation.store.get(&first.id).unwrap().record.title, first.title);
+    let by_title = run(&curator, "Wanderer above the Sea of Fog", Mode::Bm25);
+    assert_eq!(ids(&by_title)[0], "sample:wanderer");
+
+    // The same records again in steps change nothing and write nothing.
+    let again = curator.ingest(common::sample_records(), &[], &options, &|_, _| {}).unwrap();
+    assert_eq!((again.added, again.unchanged, again.generation), (0, 36, None));
 }

@@ -105,7 +105,8 @@ fn a_query_whose_words_the_records_do_not_hold_is_ranked_by_the_dense_list() {
 #[test]
 fn reranking_orders_the_first_stage_top_by_the_cross_encoder() {
     let (_dir, curator, generation) = sample_index();
-    let reranker = curator.reranker.as_ref().expect("common::open checks the reranker");
+    let scoring = curator.scoring();
+    let reranker = scoring.reranker.as_deref().expect("common::open checks the reranker");
     let query = "what does the small dog in the room symbolise";
     let depth = 8;
     let mut request = curator.request(query, Mode::Hybrid, Some(depth), Filters::default());

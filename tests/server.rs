@@ -635,8 +635,77 @@ async fn a_broken_index_is_reported_as_broken_not_as_empty() {
     assert!(!state.reload_if_changed().unwrap());
     // A rebuild by another process is picked up and served.
     let cli = Curator::open(settings).unwrap();
-    cli.ingest(common::sample_records(), &[], &curator::ingest::IngestOptions { rebuild: true }, &|_, _| {}).unwrap();
+    cli.ingest(common::sample_records(), &[], &curator::ingest::IngestOptions { rebuild: true, ..Default::default() }, &|_, _| {}).unwrap();
     assert!(state.reload_if_changed().unwrap());
     let (status, _, body) = send(&app, get("/api/search?q=milkmaid")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Issue 12.8: a reranker trained and a gate fitted while the server runs are switched in without a
+/// restart, and /healthz says so; a model that is missing for a moment (being replaced) changes nothing.
+#[tokio::test]
+async fn a_reranker_trained_and_a_gate_fitted_while_serving_are_switched_in() {
+    use curator::gate::{fit, gate_path, FEATURES};
+    let dir = tempfile::tempdir().unwrap();
+    // A model cache of its own, holding every model of the real one but no reranker and no gate.
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    for entry in std::fs::read_dir(common::settings(dir.path()).model_dir()).unwrap() {
+        let entry = entry.unwrap();
+        if !["gate", "reranker"].contains(&entry.file_name().to_string_lossy().as_ref()) {
+            std::os::unix::fs::symlink(entry.path(), models.join(entry.file_name())).unwrap();
+        }
+    }
+    let reranker_dir = models.join("reranker");
+    let settings = common::settings_with(
+        dir.path(),
+        &[
+            ("CURATOR_PATHS_MODEL_DIR", models.to_str().unwrap()),
+            ("CURATOR_RERANK_MODEL_DIR", reranker_dir.to_str().unwrap()),
+            ("CURATOR_RERANK_ONNX_FILE", "model.onnx"),
+            ("CURATOR_ANSWER_GATE", "true"),
+        ],
+    );
+    let test_reranker = common::test_reranker_dir(&common::settings(dir.path()));
+    let curator = Curator::open(settings).unwrap();
+    common::ingest(&curator, common::sample_records());
+    let state = AppState::new(curator);
+    let app = router(std::sync::Arc::clone(&state));
+    let health = |body: &Value, field: &str| body[field].as_str().unwrap_or_default().to_string();
+
+    let (_, _, body) = send(&app, get("/healthz")).await;
+    assert!(health(&body, "reranker").starts_with("reranking is off: no reranker model"), "{body}");
+    assert!(health(&body, "gate").contains("none fitted for embedding-"), "{body}");
+    assert_eq!(state.curator.reload_scoring(), None, "nothing changed on disk");
+    let (_, _, before) = send(&app, get("/api/search?q=milkmaid")).await;
+    assert_eq!(before["reranked"], false);
+
+    // Training installs the reranker.
+    std::fs::create_dir(&reranker_dir).unwrap();
+    for entry in std::fs::read_dir(&test_reranker).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, reranker_dir.join(path.file_name().unwrap())).unwrap();
+    }
+    let said = state.curator.reload_scoring().expect("the new reranker is switched in");
+    assert!(said.contains("switched in a new reranker"), "{said}");
+    let (_, _, body) = send(&app, get("/healthz")).await;
+    assert!(health(&body, "reranker").starts_with("reranking on"), "{body}");
+    let (_, _, after) = send(&app, get("/api/search?q=milkmaid")).await;
+    assert_eq!(after["reranked"], true, "searches rerank from now on");
+
+    // A gate fitted for that reranker's scores.
+    let key = state.curator.scoring().gate_key(&state.curator.embedder);
+    assert!(key.starts_with("reranker-"), "{key}");
+    let n = FEATURES.len();
+    fit(&[(vec![1.0; n], true), (vec![0.0; n], false)], 1e-3, 10, &key).unwrap().save(&gate_path(&models, &key)).unwrap();
+    let said = state.curator.reload_scoring().expect("the new gate is switched in");
+    assert!(said.contains("answer gate on"), "{said}");
+    let (_, _, body) = send(&app, get("/healthz")).await;
+    assert!(health(&body, "gate").starts_with("answer gate on"), "{body}");
+    assert_eq!(state.curator.reload_scoring(), None, "nothing changed since");
+
+    // Replacing the model moves the old one away first: a moment without it is no change.
+    std::fs::rename(&reranker_dir, dir.path().join("reranker.previous")).unwrap();
+    assert_eq!(state.curator.reload_scoring(), None);
+    assert!(state.curator.scoring().reranker.is_some() && state.curator.scoring().gate.is_some());
 }

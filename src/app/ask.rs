@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Curator;
 use crate::evidence::{self, Evidence};
+use crate::gate::Gate;
 use crate::generate::citations::{self, CitationFilter, SupportChecker, Thresholds};
 use crate::generate::prompt::bounded_history;
 use crate::generate::{CheckedSentence, Citation, GenerateError, GenerationStats, Message, PromptError, Source, Support, TokenEvent, Turn};
@@ -175,15 +176,18 @@ impl Curator {
         let retrieval_query = if history.is_empty() { question.to_string() } else { self.rewrite(question, &history)? };
         timings.rewrite_ms = ms(started);
 
+        // One reranker and the gate fitted for it, from retrieval to the decision, whatever is switched in meanwhile.
+        let scoring = self.scoring();
         // The gate judges the number of records it was fitted on, however many the model is given.
-        let retrieved = self.gate.as_ref().map_or(k, |gate| gate.sources.max(k));
-        let search = self.search(generation, &self.answer_request(&retrieval_query, Some(retrieved), request.filters.clone()))?;
+        let retrieved = scoring.gate.as_ref().map_or(k, |gate| gate.sources.max(k));
+        let search_request = self.answer_request(&retrieval_query, Some(retrieved), request.filters.clone());
+        let search = self.search_with(&scoring, generation, &search_request)?;
         timings.retrieval = search.timings.clone();
         // Evidence is chosen before the gate's decision: it reads how well the best units score.
         let evidence_started = Instant::now();
         let count_tokens = |t: &str| self.llm.as_ref().map_or(t.len() / 4, |l| l.count_tokens(t));
         // Without a gate the relevance threshold decides without evidence: a decline then skips scoring it.
-        let threshold_declines = self.gate.is_none() && {
+        let threshold_declines = scoring.gate.is_none() && {
             let (relevance, _, threshold) = self.relevance(&search.hits);
             relevance < threshold
         };
@@ -191,10 +195,10 @@ impl Curator {
             Evidence { sources: Vec::new(), best_scores: Vec::new() }
         } else {
             // Scored against what retrieval searched for: in a conversation, the follow-up spelled out.
-            evidence::select(&retrieval_query, generation, &search.hits, self.evidence_budget(k), &self.evidence_scorer(), &count_tokens)?
+            evidence::select(&retrieval_query, generation, &search.hits, self.evidence_budget(k), &scoring.evidence_scorer(&self.embedder), &count_tokens)?
         };
         timings.evidence_ms = ms(evidence_started);
-        let decision = self.decide(&retrieval_query, generation, &search.hits, &evidence.best_scores);
+        let decision = self.decide(scoring.gate.as_ref(), &retrieval_query, generation, &search.hits, &evidence.best_scores);
         let abstained = !decision.answer;
         let (sources, closest) = if abstained {
             (Vec::new(), search.hits.iter().take(CLOSEST_SHOWN).map(closest_record).collect())
@@ -234,7 +238,7 @@ impl Curator {
         let messages = [
             // With the gate deciding, the prompt offers the model no way out: it was asked because the
             // sources answer.
-            Message { role: "system", content: self.prompts.system(self.gate.is_none())? },
+            Message { role: "system", content: self.prompts.system(scoring.gate.is_none())? },
             Message { role: "user", content: self.prompts.question(&answer.sources, &history, question)? },
         ];
         let grammar = if settings.constrain_citations {
@@ -339,11 +343,11 @@ impl Curator {
 
     /// Whether to answer from `hits`: the answer gate's decision when one is fitted for this scorer, else
     /// the relevance threshold's.
-    pub fn decide(&self, question: &str, generation: &Generation, hits: &[Hit], evidence_best: &[f32]) -> Decision {
+    pub fn decide(&self, gate: Option<&Gate>, question: &str, generation: &Generation, hits: &[Hit], evidence_best: &[f32]) -> Decision {
         if hits.is_empty() {
             return Decision { answer: false, relevance: 0.0, signal: "no record matched".into(), declined_by: "relevance" };
         }
-        if let Some(gate) = &self.gate {
+        if let Some(gate) = gate {
             let probability = gate.judge(question, generation, hits, evidence_best);
             return Decision {
                 answer: probability >= gate.threshold,

@@ -6,6 +6,10 @@ pub mod ask;
 
 pub use ask::{Answer, AskError, AskEvent, AskRequest, AskTimings, ClosestRecord, MAX_SOURCES};
 
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
 use crate::config::Settings;
 use crate::embed::Embedder;
 use crate::evidence::{Budget, Scorer};
@@ -25,18 +29,56 @@ pub struct Curator {
     pub models: ModelCache,
     pub embedder: Embedder,
     pub chunker: Chunker,
+    pub prompts: Prompts,
+    /// The cross-encoder and the gate fitted on its scores; replaced whole by [`Curator::reload_scoring`].
+    scoring: RwLock<Arc<Scoring>>,
+    /// The language model, once [`Curator::load_llm`] has loaded it.
+    pub llm: Option<Llm>,
+    pub llm_status: String,
+}
+
+/// The models that judge relevance beside the embedder: the cross-encoder, and the answer gate fitted on
+/// its scores. A request uses one `Scoring` from start to end, and a new one replaces it whole (a gate is
+/// only valid for the scorer it was fitted on), so that a reranker trained or a gate fitted while the
+/// server runs is switched in without a restart (issue 12.8).
+#[derive(Clone)]
+pub struct Scoring {
     /// The cross-encoder, when it is enabled and its model loads.
-    pub reranker: Option<Reranker>,
+    pub reranker: Option<Arc<Reranker>>,
     /// Why reranking is on or off, in one sentence, for start-up messages and /healthz.
     pub reranker_status: String,
-    pub prompts: Prompts,
     /// The answer gate fitted for this scorer, when `answer.gate` is on and one has been fitted.
     pub gate: Option<Gate>,
     /// Why the gate is on or off, in one sentence.
     pub gate_status: String,
-    /// The language model, once [`Curator::load_llm`] has loaded it.
-    pub llm: Option<Llm>,
-    pub llm_status: String,
+    /// The files these were loaded from, as they were then: a change on disk means a reload.
+    on_disk: OnDisk,
+}
+
+/// Size and modification time of the reranker's model file and of the gate's file, when present.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct OnDisk {
+    reranker: Option<(u64, Option<SystemTime>)>,
+    gate: Option<(u64, Option<SystemTime>)>,
+}
+
+fn file_state(path: &Path) -> Option<(u64, Option<SystemTime>)> {
+    std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| (m.len(), m.modified().ok()))
+}
+
+impl Scoring {
+    /// What scores evidence units: the cross-encoder when it is loaded, else embedding cosine.
+    pub fn evidence_scorer<'a>(&'a self, embedder: &'a Embedder) -> Scorer<'a> {
+        match &self.reranker {
+            Some(reranker) => Scorer::CrossEncoder(reranker),
+            None => Scorer::Embedding(embedder),
+        }
+    }
+
+    /// The gate's name for this scorer (see `gate::scorer_key`).
+    pub fn gate_key(&self, embedder: &Embedder) -> String {
+        scorer_key(self.reranker.as_ref().map(|r| r.identity().sha256.as_str()), &embedder.identity().sha256)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,56 +94,82 @@ impl Curator {
         let models = ModelCache::new(settings.model_dir());
         let embedder = Embedder::load(&models, &settings.embedding)?;
         let chunker = Chunker::new(embedder.tokenizer().clone(), &settings.chunking);
-        let (reranker, reranker_status) = if !settings.rerank.enabled {
-            (None, "reranking is off: rerank.enabled = false".to_string())
-        } else {
-            match Reranker::load(&models, &settings.rerank) {
-                Ok(r) => {
-                    let status = format!("reranking on: {} (top {})", r.identity().path.display(), settings.rerank.depth);
-                    (Some(r), status)
-                }
-                // The trained reranker is made here, not fetched: say how, not "fetch-models.sh" (issue 13.7).
-                Err(ModelError::Missing { path, .. }) => (
-                    None,
-                    format!(
-                        "reranking is off: no reranker model at {}; train one with scripts/train-reranker.sh (about an hour on 2 cores; scripts/run.sh does it)",
-                        path.display()
-                    ),
-                ),
-                Err(e) => (None, format!("reranking is off: {e}")),
-            }
-        };
         let prompt_dir = settings.paths.prompt_dir.trim();
         let prompts = Prompts::load((!prompt_dir.is_empty()).then(|| std::path::Path::new(prompt_dir)))?;
+        let (reranker, reranker_status) = load_reranker(&models, &settings);
+        let mut on_disk = OnDisk { reranker: reranker.as_ref().and_then(|r| file_state(&r.identity().path)), gate: None };
         let key = scorer_key(reranker.as_ref().map(|r| r.identity().sha256.as_str()), &embedder.identity().sha256);
-        let path = gate_path(&models.dir, &key);
-        let (gate, gate_status) = if !settings.answer.gate {
-            (None, "answer gate off: answer.gate = false; the relevance threshold decides".to_string())
-        } else if !path.is_file() {
-            (None, format!("answer gate off: none fitted for {key}; `curator gate train` fits one (scripts/run.sh does); the relevance threshold decides"))
-        } else {
-            match Gate::load(&path) {
-                Ok(gate) => {
-                    let status = format!("answer gate on: {} (threshold {:.3})", path.display(), gate.threshold);
-                    (Some(gate), status)
-                }
-                Err(e) => (None, format!("answer gate off: {e}; the relevance threshold decides")),
-            }
-        };
+        let (gate, gate_status) = load_gate(&models, &settings, &key, &mut on_disk);
+        let scoring = Scoring { reranker, reranker_status, gate, gate_status, on_disk };
         Ok(Curator {
             data: DataDir::new(settings.data_dir()),
             models,
             embedder,
             chunker,
-            reranker,
-            reranker_status,
             prompts,
-            gate,
-            gate_status,
+            scoring: RwLock::new(Arc::new(scoring)),
             llm: None,
             llm_status: "answering is off: the language model is not loaded".into(),
             settings,
         })
+    }
+
+    /// The reranker and gate in use; a request keeps the one it started with.
+    pub fn scoring(&self) -> Arc<Scoring> {
+        // A writer never panics while holding the lock; a poisoned lock still holds a whole Scoring.
+        Arc::clone(&self.scoring.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    /// Serves `gate` from now on, with the reranker in use (a test fits its own gate).
+    pub fn set_gate(&self, gate: Option<Gate>, gate_status: String) {
+        let current = self.scoring();
+        self.replace_scoring(Scoring { gate, gate_status, ..current.as_ref().clone() });
+    }
+
+    fn replace_scoring(&self, scoring: Scoring) {
+        *self.scoring.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(scoring);
+    }
+
+    /// Loads what changed on disk since the scoring in use was loaded: a reranker trained since (and the
+    /// gate fitted for it, if any) or a gate fitted since. A model that fails to load leaves the one in use
+    /// in place, and a file that is missing (a model being replaced) is no change. Says what changed.
+    pub fn reload_scoring(&self) -> Option<String> {
+        let current = self.scoring();
+        let reranker_now = self
+            .settings
+            .rerank
+            .enabled
+            .then(|| Reranker::model_dir(&self.models, &self.settings.rerank).join(&self.settings.rerank.onnx_file))
+            .as_deref()
+            .and_then(file_state);
+        let gate_now = file_state(&gate_path(&self.models.dir, &current.gate_key(&self.embedder)));
+        let reranker_changed = reranker_now.is_some() && reranker_now != current.on_disk.reranker;
+        let gate_changed = self.settings.answer.gate && gate_now.is_some() && gate_now != current.on_disk.gate;
+        if !reranker_changed && !gate_changed {
+            return None;
+        }
+        let mut next = current.as_ref().clone();
+        let mut said = Vec::new();
+        if reranker_changed {
+            next.on_disk.reranker = reranker_now;
+            match load_reranker(&self.models, &self.settings) {
+                (Some(reranker), status) => {
+                    said.push(format!("switched in a new reranker ({status})"));
+                    (next.reranker, next.reranker_status) = (Some(reranker), status);
+                }
+                (None, status) => {
+                    said.push(format!("a new reranker model did not load, the one in use stays: {status}"));
+                }
+            }
+        }
+        let key = next.gate_key(&self.embedder);
+        let (gate, gate_status) = load_gate(&self.models, &self.settings, &key, &mut next.on_disk);
+        if gate.is_some() || reranker_changed {
+            said.push(gate_status.clone());
+        }
+        (next.gate, next.gate_status) = (gate, gate_status);
+        self.replace_scoring(next);
+        Some(said.join("; "))
     }
 
     /// Loads the language model named by generation.model and starts its worker.
@@ -153,7 +221,8 @@ impl Curator {
             filters,
             fusion: Fusion::from_settings(&self.settings.retrieval),
             // bm25 and dense mean one retriever's list as it is; the cross-encoder reorders hybrid results.
-            rerank: (mode == Mode::Hybrid && self.reranker.is_some() && rerank.enabled)
+            // Without a reranker loaded, retrieval skips the step (and says so: `reranked`).
+            rerank: (mode == Mode::Hybrid && rerank.enabled)
                 .then_some(RerankRequest { depth: rerank.depth, first_stage_share: rerank.first_stage_share }),
             years_from_query: self.settings.retrieval.years_from_query,
             diversify: self.settings.retrieval.diversify,
@@ -167,26 +236,60 @@ impl Curator {
         SearchRequest { diversify: false, maker_boost: 0.0, ..self.request(query, Mode::Hybrid, k, filters) }
     }
 
-    /// What scores evidence units: the cross-encoder when it is loaded, else embedding cosine.
-    pub fn evidence_scorer(&self) -> Scorer<'_> {
-        match &self.reranker {
-            Some(reranker) => Scorer::CrossEncoder(reranker),
-            None => Scorer::Embedding(&self.embedder),
-        }
-    }
-
     /// The evidence `records` records may give the model, as `answer` settings say.
     pub fn evidence_budget(&self, records: usize) -> Budget {
         let answer = &self.settings.answer;
         Budget { records, tokens: answer.evidence_budget_tokens, margin: (answer.evidence_margin > 0.0).then_some(answer.evidence_margin) }
     }
 
-    /// The gate's name for the scorer in use (see `gate::scorer_key`).
-    pub fn gate_key(&self) -> String {
-        scorer_key(self.reranker.as_ref().map(|r| r.identity().sha256.as_str()), &self.embedder.identity().sha256)
+    pub fn search(&self, generation: &Generation, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+        self.search_with(&self.scoring(), generation, request)
     }
 
-    pub fn search(&self, generation: &Generation, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
-        search(generation, &self.embedder, self.reranker.as_ref(), request)
+    /// [`Curator::search`] with a given scoring, so that one request reranks with the model its gate was
+    /// fitted for.
+    pub fn search_with(&self, scoring: &Scoring, generation: &Generation, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
+        search(generation, &self.embedder, scoring.reranker.as_deref(), request)
+    }
+}
+
+/// The configured cross-encoder, or why reranking is off, in one sentence.
+fn load_reranker(models: &ModelCache, settings: &Settings) -> (Option<Arc<Reranker>>, String) {
+    if !settings.rerank.enabled {
+        return (None, "reranking is off: rerank.enabled = false".to_string());
+    }
+    match Reranker::load(models, &settings.rerank) {
+        Ok(r) => {
+            let status = format!("reranking on: {} (top {})", r.identity().path.display(), settings.rerank.depth);
+            (Some(Arc::new(r)), status)
+        }
+        // The trained reranker is made here, not fetched: say how, not "fetch-models.sh" (issue 13.7).
+        Err(ModelError::Missing { path, .. }) => (
+            None,
+            format!(
+                "reranking is off: no reranker model at {}; train one with scripts/train-reranker.sh (about an hour on 2 cores; scripts/run.sh does it)",
+                path.display()
+            ),
+        ),
+        Err(e) => (None, format!("reranking is off: {e}")),
+    }
+}
+
+/// The gate fitted for the scorer named `key`, or why there is none; notes the file's state in `on_disk`.
+fn load_gate(models: &ModelCache, settings: &Settings, key: &str, on_disk: &mut OnDisk) -> (Option<Gate>, String) {
+    let path = gate_path(&models.dir, key);
+    on_disk.gate = file_state(&path);
+    if !settings.answer.gate {
+        return (None, "answer gate off: answer.gate = false; the relevance threshold decides".to_string());
+    }
+    if on_disk.gate.is_none() {
+        return (None, format!("answer gate off: none fitted for {key}; `curator gate train` fits one (scripts/run.sh does); the relevance threshold decides"));
+    }
+    match Gate::load(&path) {
+        Ok(gate) => {
+            let status = format!("answer gate on: {} (threshold {:.3})", path.display(), gate.threshold);
+            (Some(gate), status)
+        }
+        Err(e) => (None, format!("answer gate off: {e}; the relevance threshold decides")),
     }
 }

@@ -211,7 +211,7 @@ pub fn evaluate_answers(
     Ok(AnswerReport {
         dataset: dataset.to_string(),
         model: curator.llm.as_ref().map_or_else(String::new, |l| l.name.clone()),
-        decided_by: curator.gate_status.clone(),
+        decided_by: curator.scoring().gate_status.clone(),
         all: scores(&rows.iter().collect::<Vec<_>>()),
         kinds,
         rows,

@@ -98,6 +98,9 @@ fn milliseconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Res
 pub struct IngestOptions {
     /// Ignore the current generation and build from nothing (after a model or format change).
     pub rebuild: bool,
+    /// Commit a generation after each this many records (0: one generation for the whole ingest), so
+    /// that a server searches a large first ingest while the rest is still being embedded.
+    pub commit_every: usize,
 }
 
 pub struct Ingestor<'a> {
@@ -124,6 +127,9 @@ impl Ingestor<'_> {
     ) -> Result<IngestReport, IngestError> {
         if options.rebuild && upserts.is_empty() {
             return Err(IngestError::EmptyRebuild);
+        }
+        if options.commit_every > 0 && upserts.len() > options.commit_every {
+            return self.apply_in_steps(upserts, deletes, options, progress);
         }
         let lock = self.data.lock_writer()?;
         let mut report = IngestReport::default();
@@ -300,6 +306,63 @@ impl Ingestor<'_> {
         report.timings.write = t.elapsed();
         report.generation = Some(new.number);
         Ok(report)
+    }
+}
+
+impl Ingestor<'_> {
+    /// [`Ingestor::apply`] one step of `options.commit_every` records at a time, each step its own
+    /// generation: deletes and a rebuild's fresh start go with the first step. The steps' reports are
+    /// summed; `generation` is the last one written.
+    fn apply_in_steps(
+        &self,
+        upserts: Vec<MuseumRecord>,
+        deletes: &[String],
+        options: &IngestOptions,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<IngestReport, IngestError> {
+        let mut report = IngestReport::default();
+        // Each step keeps the first record of an id within itself: across steps a later copy would
+        // replace the first, so copies are dropped before the records are divided.
+        let records = keep_first_of_each_id(upserts, &mut report.duplicate_ids);
+        let total = records.len();
+        let mut done = 0;
+        let mut steps = records.into_iter().peekable();
+        let mut first = true;
+        while steps.peek().is_some() {
+            let step: Vec<MuseumRecord> = steps.by_ref().take(options.commit_every).collect();
+            let size = step.len();
+            let step_options = IngestOptions { rebuild: options.rebuild && first, commit_every: 0 };
+            // Within a step, progress counts the records it embeds; it is scaled to the step's records.
+            let step_progress = |embedded: usize, changed: usize| progress(done + embedded * size / changed.max(1), total);
+            let step_report = self.apply(step, if first { deletes } else { &[] }, &step_options, &step_progress)?;
+            report.add(step_report);
+            done += size;
+            progress(done, total);
+            first = false;
+        }
+        Ok(report)
+    }
+}
+
+impl IngestReport {
+    /// Adds a later step's report to this one.
+    fn add(&mut self, step: IngestReport) {
+        self.added += step.added;
+        self.updated += step.updated;
+        self.unchanged += step.unchanged;
+        self.deleted += step.deleted;
+        self.not_found.extend(step.not_found);
+        self.chunks_embedded += step.chunks_embedded;
+        self.chunks_reused += step.chunks_reused;
+        self.generation = step.generation.or(self.generation);
+        self.graph_rebuilt |= step.graph_rebuilt;
+        let (t, s) = (&mut self.timings, step.timings);
+        t.load_previous += s.load_previous;
+        t.chunk += s.chunk;
+        t.embed += s.embed;
+        t.text_index += s.text_index;
+        t.vector_index += s.vector_index;
+        t.write += s.write;
     }
 }
 

@@ -179,7 +179,7 @@ pub async fn ingest(
     let _one_at_a_time = state.ingest_lock.lock().await;
     let worker = Arc::clone(&state);
     let report = tokio::task::spawn_blocking(move || {
-        worker.curator.ingest(accepted, &body.delete, &IngestOptions { rebuild: false }, &|_, _| {})
+        worker.curator.ingest(accepted, &body.delete, &IngestOptions::default(), &|_, _| {})
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?
@@ -255,7 +255,7 @@ pub async fn ingest_file(
             let event = Event::default().event("progress").json_data(serde_json::json!({ "stage": "embedding", "done": done, "total": total }));
             let _ = progress_tx.send(event.unwrap_or_default());
         };
-        let result = worker.curator.ingest(records, &[], &IngestOptions { rebuild: false }, &progress);
+        let result = worker.curator.ingest(records, &[], &IngestOptions::default(), &progress);
         let event = match result.map_err(|e| AppError::Internal(format!("ingest failed: {e}"))).and_then(|report| {
             if report.generation.is_some() {
                 worker.reload()?;

@@ -176,8 +176,8 @@ impl AppState {
             format!("  web page         http://{address}/"),
             format!("  OpenAI base URL  http://{address}/v1"),
             format!("  index            {index}"),
-            format!("  {}", curator.reranker_status),
-            format!("  {}", curator.gate_status),
+            format!("  {}", curator.scoring().reranker_status),
+            format!("  {}", curator.scoring().gate_status),
             format!("  {}", curator.llm_status),
             "  requests are logged here; every setting: `curator settings` (or serve -v)".to_string(),
         ];
@@ -281,6 +281,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_
         reasons.push(curator.llm_status.clone());
     }
     let generation = generation.ok();
+    let scoring = curator.scoring();
     let status = if reasons.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let body = serde_json::json!({
         "status": if reasons.is_empty() { "ok" } else { "unavailable" },
@@ -291,8 +292,8 @@ async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_
             "records": g.store.record_count(),
             "chunks": g.store.live_chunk_count(),
         })),
-        "reranker": curator.reranker_status,
-        "gate": curator.gate_status,
+        "reranker": scoring.reranker_status,
+        "gate": scoring.gate_status,
         "llm": curator.llm_status,
         "queue_depth": curator.llm.as_ref().map(|l| l.queue_depth()),
     });
@@ -456,8 +457,8 @@ pub async fn collect_answer(mut rx: UnboundedReceiver<Progress>) -> Result<Answe
     Err(AppError::Internal("the answer stopped without a result".into()))
 }
 
-/// Binds `server.bind` and serves until Ctrl-C.
-/// How often the server looks at CURRENT for an ingest made by another process.
+/// How often the server looks at CURRENT for an ingest made by another process, and at the model cache
+/// for a reranker trained or a gate fitted since it started.
 const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn watch_current(state: Arc<AppState>) {
@@ -465,15 +466,22 @@ async fn watch_current(state: Arc<AppState>) {
     loop {
         ticks.tick().await;
         let worker = Arc::clone(&state);
-        // Loading a generation reads files and builds structures: off the async runtime.
-        match tokio::task::spawn_blocking(move || worker.reload_if_changed()).await {
-            Ok(Err(e)) => tracing::warn!("the index changed on disk but could not be loaded: {e}"),
-            Err(e) => tracing::warn!("watching the index failed: {e}"),
-            Ok(Ok(_)) => {}
+        // Loading a generation or a model reads files and builds structures: off the async runtime.
+        match tokio::task::spawn_blocking(move || (worker.reload_if_changed(), worker.curator.reload_scoring())).await {
+            Ok((generation, scoring)) => {
+                if let Err(e) = generation {
+                    tracing::warn!("the index changed on disk but could not be loaded: {e}");
+                }
+                if let Some(switched) = scoring {
+                    tracing::info!("{switched}");
+                }
+            }
+            Err(e) => tracing::warn!("watching the index and models failed: {e}"),
         }
     }
 }
 
+/// Binds `server.bind` and serves until Ctrl-C.
 pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     let bind = state.curator.settings.server.bind.clone();
     let listener = tokio::net::TcpListener::bind(&bind).await?;

@@ -222,7 +222,7 @@ pub async fn search_page(State(state): State<Arc<AppState>>, query: Result<Query
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.body_text()),
     };
     let curator = &state.curator;
-    let default_mode = if curator.reranker.is_some() { "hybrid+rerank" } else { "hybrid" };
+    let default_mode = if curator.scoring().reranker.is_some() { "hybrid+rerank" } else { "hybrid" };
     let mut q = String::new();
     let mut mode = default_mode.to_string();
     let mut filter_values: BTreeMap<String, String> = BTreeMap::new();
@@ -328,7 +328,7 @@ pub async fn search_page(State(state): State<Arc<AppState>>, query: Result<Query
     let before_list: Vec<BeforeItem> = before
         .map(|b| b.hits.into_iter().map(|h| BeforeItem { record_id: h.record_id, title: h.title, makers: h.makers }).collect())
         .unwrap_or_default();
-    let rerank_note = (wants_rerank && !after.reranked).then(|| curator.reranker_status.clone());
+    let rerank_note = (wants_rerank && !after.reranked).then(|| curator.scoring().reranker_status.clone());
     page(
         StatusCode::OK,
         "search.html",
@@ -530,9 +530,10 @@ pub async fn dashboard_page(State(state): State<Arc<AppState>>) -> Response {
             size => human_bytes(disk_size(&g.dir)), age => human_duration(now.saturating_sub(m.created_unix)),
         }
     });
+    let scoring = curator.scoring();
     let embedding = curator.embedder.identity();
     let mut models = vec![context! { role => "embedding", name => embedding.model_id.clone(), sha256 => embedding.sha256.clone() }];
-    if let Some(reranker) = &curator.reranker {
+    if let Some(reranker) = &scoring.reranker {
         let identity = reranker.identity();
         models.push(context! { role => "reranker", name => identity.path.display().to_string(), sha256 => identity.sha256.clone() });
     }
@@ -548,8 +549,8 @@ pub async fn dashboard_page(State(state): State<Arc<AppState>>) -> Response {
         StatusCode::OK,
         "dashboard.html",
         context! {
-            page => "dashboard", index, models, reranker_status => curator.reranker_status.clone(),
-            gate_status => curator.gate_status.clone(),
+            page => "dashboard", index, models, reranker_status => scoring.reranker_status.clone(),
+            gate_status => scoring.gate_status.clone(),
             llm_status => curator.llm_status.clone(), uptime => human_duration(state.started.elapsed().as_secs()),
             queue_depth => curator.llm.as_ref().map_or(0, |l| l.queue_depth()), feedback, requests => request_counts(&metrics),
             stages, results, results_dir,

@@ -28,9 +28,9 @@ pub fn settings(data_dir: &Path) -> Settings {
 pub fn open(data_dir: &Path) -> Curator {
     let curator = Curator::open(settings(data_dir)).unwrap_or_else(|e| panic!("{e} (the test command runs scripts/fetch-models.sh first)"));
     assert!(
-        curator.reranker.is_some(),
+        curator.scoring().reranker.is_some(),
         "{}: the tests rerank with the test cross-encoder (scripts/fetch-models.sh reranker-test builds it)",
-        curator.reranker_status
+        curator.scoring().reranker_status
     );
     curator
 }
