@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set-up, ingest the default corpus, then serve the HTTP API (Ctrl-C
-# stops it; CURATOR_SERVE=0 stops after a search instead).
+# The main job on a fresh machine: set-up (apt packages, models, the release build), then serve the HTTP
+# API as soon as the first records are indexed, while scripts/prepare.sh builds the rest in the
+# background: the rest of the corpus, the answer gate, the reranker (trained here, about 50 minutes) and
+# the gate for its scores. The server switches each piece in when it is ready; /healthz ("building"), the
+# dashboard and <data_dir>/building.log say what is still being built. Ctrl-C stops both.
+#
+# CURATOR_SERVE=0 prepares everything in the foreground instead, then runs one search and stops.
 # The default corpus is ../shared/corpus when it is there, else the repository's own corpus/ sample;
 # CURATOR_CORPUS overrides it. Re-running skips everything already done (unchanged records write nothing).
 set -euo pipefail
@@ -13,45 +18,37 @@ corpus="${CURATOR_CORPUS:-}"
 if [ -z "$corpus" ]; then
   if [ -d ../shared/corpus ]; then corpus=../shared/corpus; else corpus=corpus; fi
 fi
-printf '\n== ingest %s\n' "$corpus"
-"$curator" ingest "$corpus"
-"$curator" stats
 
-# The cross-encoder is trained here, not downloaded (no pretrained one can be had from these registries):
-# it needs ../shared/eval (its training data) and about an hour, once. CURATOR_TRAIN_RERANKER=0 skips it;
-# without the model curator searches and answers without reranking and says so.
-models="${CURATOR_PATHS_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/models}"
-if [ ! -f "$models/reranker/model_int8.onnx" ]; then
-  if [ "${CURATOR_TRAIN_RERANKER:-1}" = 0 ]; then
-    echo "reranking is off: no trained reranker in $models/reranker and CURATOR_TRAIN_RERANKER=0 (scripts/train-reranker.sh trains one)"
-  elif [ ! -d ../shared/eval ]; then
-    echo "reranking is off: no trained reranker in $models/reranker, and ../shared/eval (its training data) is not here"
-  else
-    printf '\n== train the reranker (scripts/train-reranker.sh, 900 steps, about 50 minutes; CURATOR_TRAIN_RERANKER=0 skips)\n'
-    scripts/train-reranker.sh \
-      || echo "reranking is off: training the reranker failed (see above); scripts/train-reranker.sh retries"
-  fi
+if [ "${CURATOR_SERVE:-1}" = 0 ]; then
+  scripts/prepare.sh "$corpus"
+  printf '\n== search\n'
+  exec "$curator" search "${CURATOR_QUERY:-a warship towed up the Thames at sunset}" --k 5
 fi
 
-# The answer gate decides whether the records found answer a question (src/gate.rs). It is fitted for the
-# scorer in use (the cross-encoder when it was trained, else embedding cosine) on AQUA's train part and the
-# written questions in eval/questions, once: about 12 minutes with embedding cosine, longer with the
-# cross-encoder (exit status 3 of `gate status`: none fitted; 4: answer.gate = false, nothing to fit).
-# CURATOR_FIT_GATE=0 skips it; without a gate, answers fall back to the relevance threshold.
-gate_state=0
-"$curator" gate status >/dev/null || gate_state=$?
-if [ "$gate_state" = 3 ]; then
-  if [ "${CURATOR_FIT_GATE:-1}" = 0 ] || [ ! -f ../shared/eval/aqua/aqua_val.json ]; then
-    "$curator" gate status || true
-  else
-    printf '\n== fit the answer gate (curator gate train; CURATOR_FIT_GATE=0 skips)\n'
-    "$curator" gate train --aqua ../shared/eval/aqua/aqua_val.json \
-      || echo "the answer gate is off: fitting it failed (see above); curator gate train retries"
+data_dir="$("$curator" settings | sed -n 's/^(resolved) data_dir = //p')"
+mkdir -p "$data_dir"
+log="$data_dir/building.log"
+printf '\n== prepare in the background (scripts/prepare.sh %s; progress in %s)\n' "$corpus" "$log"
+# Its own process group, so that stopping the server stops everything it started (training included).
+setsid scripts/prepare.sh "$corpus" "$log" >"$log" 2>&1 &
+preparer=$!
+trap 'kill -TERM -- "-$preparer" 2>/dev/null || true' EXIT
+
+# Serve once something is indexed (at once when an index is there already).
+other_preparer=0
+until "$curator" stats >/dev/null 2>&1; do
+  if [ "$other_preparer" = 0 ] && ! kill -0 "$preparer" 2>/dev/null; then
+    wait "$preparer" && status=0 || status=$?
+    # 75: another prepare.sh is building this data directory; wait for its first records instead.
+    if [ "$status" = 75 ]; then
+      other_preparer=1
+    else
+      echo "run: preparing stopped before any record was indexed (exit $status); the end of $log:" >&2
+      tail -n 20 "$log" >&2
+      exit 1
+    fi
   fi
-fi
-printf '\n== search\n'
-"$curator" search "${CURATOR_QUERY:-a warship towed up the Thames at sunset}" --k 5
-if [ "${CURATOR_SERVE:-1}" != 0 ]; then
-  printf '\n== serve (OpenAI-compatible chat at /v1/chat/completions, cited answers at /api/ask)\n'
-  exec "$curator" serve
-fi
+  sleep 5
+done
+printf '\n== serve (OpenAI-compatible chat at /v1/chat/completions, cited answers at /api/ask); still building: see /healthz\n'
+"$curator" serve

@@ -610,6 +610,22 @@ async fn the_server_serves_an_ingest_made_by_the_command_line() {
     assert!(state.reload_if_changed().unwrap(), "the new generation was not seen");
     let (status, _, body) = send(&app, get(&format!("/api/records/{last}"))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+
+    // Issue 12.8: what scripts/prepare.sh is still building is on /healthz and the dashboard.
+    let (_, _, body) = send(&app, get("/healthz")).await;
+    assert_eq!(body["building"], Value::Null, "{body}");
+    let status_file = dir.path().join(curator::server::building::STATUS_FILE);
+    let pid = std::process::id();
+    std::fs::write(&status_file, format!(r#"{{"pid": {pid}, "step": "train the reranker (about 50 minutes)", "todo": ["fit the answer gate for the reranker"], "log": "/data/building.log"}}"#)).unwrap();
+    let (_, _, body) = send(&app, get("/healthz")).await;
+    assert_eq!(body["building"]["step"], "train the reranker (about 50 minutes)", "{body}");
+    assert_eq!(body["building"]["running"], true);
+    let (_, _, page) = send(&app, get("/dashboard")).await;
+    let page = page.as_str().unwrap_or_default().to_string();
+    assert!(page.contains("still building: train the reranker (about 50 minutes); then fit the answer gate for the reranker"), "{page}");
+    std::fs::remove_file(&status_file).unwrap();
+    let (_, _, body) = send(&app, get("/healthz")).await;
+    assert_eq!(body["building"], Value::Null, "done: nothing is being built");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@
 
 pub mod access;
 pub mod api;
+pub mod building;
 pub mod error;
 pub mod limits;
 pub mod openai;
@@ -181,6 +182,9 @@ impl AppState {
             format!("  {}", curator.llm_status),
             "  requests are logged here; every setting: `curator settings` (or serve -v)".to_string(),
         ];
+        if let Some(building) = building::read(&curator.settings.data_dir()) {
+            lines.push(format!("  {}", building.describe()));
+        }
         if !address.ip().is_loopback() && curator.settings.server.read_key.is_empty() {
             lines.push(format!(
                 "  warning: {address} is reachable from other machines and server.read_key is empty: anyone who reaches it may ask and search (set CURATOR_SERVER_READ_KEY)"
@@ -296,6 +300,7 @@ async fn healthz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<serde_
         "gate": scoring.gate_status,
         "llm": curator.llm_status,
         "queue_depth": curator.llm.as_ref().map(|l| l.queue_depth()),
+        "building": building::read(&curator.settings.data_dir()),
     });
     (status, Json(body))
 }
@@ -463,8 +468,18 @@ const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
 
 async fn watch_current(state: Arc<AppState>) {
     let mut ticks = tokio::time::interval(WATCH_EVERY);
+    let data_dir = state.curator.settings.data_dir();
+    let mut building = building::read(&data_dir);
     loop {
         ticks.tick().await;
+        let now = building::read(&data_dir);
+        if now != building {
+            match &now {
+                Some(b) => tracing::info!("{}", b.describe()),
+                None => tracing::info!("building finished: nothing left to build"),
+            }
+            building = now;
+        }
         let worker = Arc::clone(&state);
         // Loading a generation or a model reads files and builds structures: off the async runtime.
         match tokio::task::spawn_blocking(move || (worker.reload_if_changed(), worker.curator.reload_scoring())).await {
