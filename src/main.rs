@@ -264,6 +264,15 @@ enum GateCommand {
 
 fn main() {
     let cli = Cli::parse();
+    // `curator settings | head` panicked with "failed printing to stdout: Broken pipe": Rust ignores
+    // SIGPIPE, so println! fails once the reader is gone. A command that prints stops quietly instead, as
+    // Unix tools do; the server keeps ignoring it (a client that leaves must not stop it).
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // SAFETY: called before any thread starts; SIG_DFL is a valid disposition for SIGPIPE.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let level = match (cli.verbose, &cli.command) {
         // A server logs each request (issue 13.6); other commands stay quiet.
         (0, Command::Serve { .. }) => format!("warn,{}=info", curator::server::REQUEST_LOG),

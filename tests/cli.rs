@@ -281,3 +281,23 @@ fn a_missing_file_is_reported_with_its_os_error_once() {
     assert!(stderr.contains("missing.jsonl"), "{stderr}");
     assert_eq!(stderr.matches("os error 2").count(), 1, "the OS error is said once: {stderr}");
 }
+
+/// `curator settings | head` panicked with "failed printing to stdout: Broken pipe".
+#[test]
+fn output_to_a_reader_that_has_gone_ends_quietly_not_with_a_panic() {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(common::binary())
+        .arg("settings")
+        .env("CURATOR_PATHS_DATA_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the curator binary runs");
+    // The reader leaves before the first line is written (starting up takes far longer than this).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}
