@@ -7,61 +7,73 @@
 #   scripts/prepare.sh CORPUS [LOG]    # LOG: where its output goes, for the status to name
 #
 # While it runs, <data_dir>/building.json says which step it is on and which are left (the server shows
-# it on /healthz and the dashboard); it is removed when every step is done, and says "failed" when one
-# failed. One runs at a time (<data_dir>/building.lock). CURATOR_TRAIN_RERANKER=0 and CURATOR_FIT_GATE=0
-# skip those steps.
+# it on /healthz and the dashboard); it is removed when every step is done. A failed ingest stops it; a
+# failed gate fit or training is reported and the steps after it still run, and the status then says
+# which failed. One runs at a time (<data_dir>/building.lock). CURATOR_TRAIN_RERANKER=0 and
+# CURATOR_FIT_GATE=0 skip those steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/build-env.sh
 curator="$CARGO_TARGET_DIR/release/curator"
 corpus="${1:?usage: scripts/prepare.sh CORPUS [LOG]}"
+log="${2:-}"
 [ -x "$curator" ] || { echo "prepare: build curator first (scripts/setup.sh main)" >&2; exit 1; }
 
 resolved() { "$curator" settings | sed -n "s/^(resolved) $1 = //p"; }
 data_dir="$(resolved data_dir)"
-models="$(resolved model_dir)"
+reranker_file="$(resolved reranker_file)"
 mkdir -p "$data_dir"
 status="$data_dir/building.json"
-log="${2:-}"
 
 exec 9>"$data_dir/building.lock"
 flock -n 9 || { echo "prepare: another scripts/prepare.sh is running for $data_dir" >&2; exit 75; }
 
+aqua=../shared/eval/aqua/aqua_val.json
+wants_gate() { [ "${CURATOR_FIT_GATE:-1}" != 0 ] && [ -f "$aqua" ]; }
+# reranker_file is empty when rerank.enabled = false: then there is nothing to train.
+reranker_missing() { [ -n "$reranker_file" ] && [ ! -f "$reranker_file" ]; }
+can_train() { [ "${CURATOR_TRAIN_RERANKER:-1}" != 0 ] && [ -f "$aqua" ] && [ -d ../shared/eval/scifact ]; }
+
 # The steps this run will take, decided up front so that the status can say what is left.
 steps=("ingest $corpus")
-wants_gate() { [ "${CURATOR_FIT_GATE:-1}" != 0 ] && [ -f ../shared/eval/aqua/aqua_val.json ]; }
-reranker_missing() { [ ! -f "$models/reranker/model_int8.onnx" ]; }
-can_train() { [ "${CURATOR_TRAIN_RERANKER:-1}" != 0 ] && [ -d ../shared/eval ]; }
 if wants_gate; then steps+=("fit the answer gate"); fi
 if reranker_missing && can_train; then
   steps+=("train the reranker (about 50 minutes)")
   if wants_gate; then steps+=("fit the answer gate for the reranker"); fi
 fi
 
-# building.json: {"pid", "step", "todo", "log"}; json.dumps quotes whatever a path holds.
+# building.json: {"pid", "state", "step", "todo", "failed", "log"}; json.dumps quotes whatever a path holds.
+failed=()
 write_status() {
-  local step="$1"; shift
-  python3 -c 'import json, sys; print(json.dumps({"pid": int(sys.argv[1]), "step": sys.argv[2], "log": sys.argv[3], "todo": sys.argv[4:]}))' \
-    "$$" "$step" "$log" "$@" > "$status.tmp"
+  local state="$1" step="$2"; shift 2
+  python3 -c 'import json, sys; a = sys.argv; n = int(a[5]); print(json.dumps({"pid": int(a[1]), "state": a[2], "step": a[3], "log": a[4], "failed": a[6:6 + n], "todo": a[6 + n:]}))' \
+    "$$" "$state" "$step" "$log" "${#failed[@]}" "${failed[@]}" "$@" > "$status.tmp"
   mv "$status.tmp" "$status"
 }
 current=""
-trap 'if [ -n "$current" ]; then write_status "failed: $current"; fi' EXIT
+trap 'if [ -n "$current" ]; then write_status failed "$current"; fi' EXIT
+trap 'if [ -n "$current" ]; then write_status stopped "$current"; current=""; fi; exit 143' TERM INT
 begin() {
   current="${steps[0]}"
   steps=("${steps[@]:1}")
-  write_status "$current" "${steps[@]}"
+  write_status running "$current" "${steps[@]}"
   printf '\n== %s\n' "$current"
+}
+# Runs a step that the rest does not depend on: a failure is reported and remembered, not fatal.
+attempt() {
+  if ! "$@"; then
+    echo "prepare: '$current' failed (above); the steps after it still run" >&2
+    failed+=("$current")
+  fi
 }
 
 fit_gate_if_missing() {
   local state=0
   "$curator" gate status >/dev/null || state=$?
-  if [ "$state" = 3 ]; then
-    "$curator" gate train --aqua ../shared/eval/aqua/aqua_val.json
-  else
-    "$curator" gate status
-  fi
+  case "$state" in
+    3) "$curator" gate train --aqua "$aqua" ;;
+    *) "$curator" gate status || true ;;  # 0: fitted already; 4: answer.gate = false
+  esac
 }
 
 begin
@@ -70,21 +82,26 @@ begin
 
 if wants_gate; then
   begin
-  fit_gate_if_missing
+  attempt fit_gate_if_missing
 fi
 
 if reranker_missing; then
   if ! can_train; then
-    echo "reranking is off: no trained reranker in $models/reranker (CURATOR_TRAIN_RERANKER=0 or no ../shared/eval; scripts/train-reranker.sh trains one)"
+    echo "reranking is off: no trained reranker at $reranker_file (CURATOR_TRAIN_RERANKER=0, or no ../shared/eval; scripts/train-reranker.sh trains one)"
   else
     begin
-    scripts/train-reranker.sh
-    if wants_gate; then
+    attempt scripts/train-reranker.sh
+    if wants_gate && ! reranker_missing; then
       begin
-      fit_gate_if_missing
+      attempt fit_gate_if_missing
     fi
   fi
 fi
 current=""
+if [ ${#failed[@]} -gt 0 ]; then
+  write_status failed "${failed[0]}"
+  echo "prepare: finished, but these steps failed: ${failed[*]}" >&2
+  exit 1
+fi
 rm -f "$status"
 echo "prepare: done"

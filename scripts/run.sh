@@ -32,11 +32,17 @@ printf '\n== prepare in the background (scripts/prepare.sh %s; progress in %s)\n
 # Its own process group, so that stopping the server stops everything it started (training included).
 setsid scripts/prepare.sh "$corpus" "$log" >"$log" 2>&1 &
 preparer=$!
-trap 'kill -TERM -- "-$preparer" 2>/dev/null || true' EXIT
+server=""
+stop() {
+  [ -z "$server" ] || kill -TERM "$server" 2>/dev/null || true
+  kill -TERM -- "-$preparer" 2>/dev/null || true
+}
+trap stop EXIT
+trap 'stop; exit 130' INT TERM
 
-# Serve once something is indexed (at once when an index is there already).
+# Serve once something is indexed (at once when an index is there already): CURRENT names a generation.
 other_preparer=0
-until "$curator" stats >/dev/null 2>&1; do
+until [ -s "$data_dir/CURRENT" ]; do
   if [ "$other_preparer" = 0 ] && ! kill -0 "$preparer" 2>/dev/null; then
     wait "$preparer" && status=0 || status=$?
     # 75: another prepare.sh is building this data directory; wait for its first records instead.
@@ -48,7 +54,10 @@ until "$curator" stats >/dev/null 2>&1; do
       exit 1
     fi
   fi
-  sleep 5
+  sleep 2
 done
 printf '\n== serve (OpenAI-compatible chat at /v1/chat/completions, cited answers at /api/ask); still building: see /healthz\n'
-"$curator" serve
+# In the background, so that the INT and TERM traps above run (a shell waits for a foreground child first).
+"$curator" serve &
+server=$!
+wait "$server"

@@ -16,12 +16,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/build-env.sh
-models="${CURATOR_PATHS_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/models}"
 venv="${CURATOR_TRAIN_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/train-venv}"
 shared="${CURATOR_SHARED:-../shared}"
 curator="$CARGO_TARGET_DIR/release/curator"
 
 [ -x "$curator" ] || { echo "train-reranker: build curator first (scripts/setup.sh)" >&2; exit 1; }
+# The model cache as curator resolves it (config.toml, CURATOR_PATHS_MODEL_DIR, or the default).
+models="$("$curator" settings | sed -n 's/^(resolved) model_dir = //p')"
 [ -f "$models/all-minilm-l6-v2-hf/config.json" ] || { echo "train-reranker: base weights missing; run scripts/fetch-models.sh embed" >&2; exit 1; }
 [ -f "$shared/eval/aqua/aqua_val.json" ] || { echo "train-reranker: $shared/eval is missing (AQUA and SciFact are the training data)" >&2; exit 1; }
 

@@ -149,6 +149,13 @@ pub struct ServerSettings {
     pub max_concurrent_requests: usize,
 }
 
+impl RerankSettings {
+    /// The cross-encoder's folder: `rerank.model_dir`, or the trained model's place in the model cache.
+    pub fn dir_in(&self, model_dir: &Path) -> PathBuf {
+        non_empty(&self.model_dir).unwrap_or_else(|| model_dir.join("reranker"))
+    }
+}
+
 impl Settings {
     /// Defaults, then `file` (if given), then `CURATOR_*` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
@@ -270,6 +277,9 @@ impl Settings {
         }
         lines.push(format!("(resolved) data_dir = {}", self.data_dir().display()));
         lines.push(format!("(resolved) model_dir = {}", self.model_dir().display()));
+        // What scripts/prepare.sh looks for before training one; empty when reranking is off.
+        let reranker_file = self.rerank.dir_in(&self.model_dir()).join(&self.rerank.onnx_file);
+        lines.push(format!("(resolved) reranker_file = {}", if self.rerank.enabled { reranker_file.display().to_string() } else { String::new() }));
         lines
     }
 }

@@ -300,4 +300,7 @@ fn output_to_a_reader_that_has_gone_ends_quietly_not_with_a_panic() {
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    // It did write into the closed pipe (else this tested nothing), and stopped as Unix tools do.
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(13), "killed by SIGPIPE (13 on Linux): {:?}", out.status);
 }

@@ -286,4 +286,23 @@ fn an_ingest_in_steps_commits_a_generation_per_step_and_keeps_the_first_copy_of_
     // The same records again in steps change nothing and write nothing.
     let again = curator.ingest(common::sample_records(), &[], &options, &|_, _| {}).unwrap();
     assert_eq!((again.added, again.unchanged, again.generation), (0, 36, None));
+    // One record changed and one deleted: one generation, the delete applied with it.
+    let mut changed = common::sample_records();
+    changed[1].title = "A new title".into();
+    let gone = changed.pop().unwrap().id;
+    let report = curator.ingest(changed, &[gone.clone()], &options, &|_, _| {}).unwrap();
+    assert_eq!((report.updated, report.unchanged, report.deleted, report.generation), (1, 34, 1, Some(5)));
+    // Unchanged records and a delete alone: the delete is not lost.
+    let mut same = common::sample_records();
+    let second = same.remove(2).id;
+    same.retain(|r| r.id != gone);
+    let report = curator.ingest(same, &[second], &options, &|_, _| {}).unwrap();
+    assert_eq!((report.deleted, report.generation), (1, Some(6)));
+    assert_eq!(curator.load_generation().unwrap().store.record_count(), 34);
+
+    // A rebuild in steps would serve a cut-down index midway: refused, nothing changed.
+    let rebuild = IngestOptions { rebuild: true, commit_every: 10 };
+    let refused = curator.ingest(common::sample_records(), &[], &rebuild, &|_, _| {});
+    assert!(matches!(refused, Err(curator::ingest::IngestError::SteppedRebuild)), "{:?}", refused.map(|r| r.generation));
+    assert_eq!(curator.load_generation().unwrap().manifest.generation, 6);
 }

@@ -616,7 +616,7 @@ async fn the_server_serves_an_ingest_made_by_the_command_line() {
     assert_eq!(body["building"], Value::Null, "{body}");
     let status_file = dir.path().join(curator::server::building::STATUS_FILE);
     let pid = std::process::id();
-    std::fs::write(&status_file, format!(r#"{{"pid": {pid}, "step": "train the reranker (about 50 minutes)", "todo": ["fit the answer gate for the reranker"], "log": "/data/building.log"}}"#)).unwrap();
+    std::fs::write(&status_file, format!(r#"{{"pid": {pid}, "state": "running", "step": "train the reranker (about 50 minutes)", "todo": ["fit the answer gate for the reranker"], "log": "/data/building.log"}}"#)).unwrap();
     let (_, _, body) = send(&app, get("/healthz")).await;
     assert_eq!(body["building"]["step"], "train the reranker (about 50 minutes)", "{body}");
     assert_eq!(body["building"]["running"], true);
@@ -719,6 +719,13 @@ async fn a_reranker_trained_and_a_gate_fitted_while_serving_are_switched_in() {
     let (_, _, body) = send(&app, get("/healthz")).await;
     assert!(health(&body, "gate").starts_with("answer gate on"), "{body}");
     assert_eq!(state.curator.reload_scoring(), None, "nothing changed since");
+
+    // A gate file that does not load leaves the gate in use in place, and is tried once.
+    std::fs::write(gate_path(&models, &key), "{ not a gate").unwrap();
+    let said = state.curator.reload_scoring().expect("the change is seen");
+    assert!(said.contains("did not load, the one in use stays"), "{said}");
+    assert!(state.curator.scoring().gate.is_some());
+    assert_eq!(state.curator.reload_scoring(), None, "a broken file is not tried again every tick");
 
     // Replacing the model moves the old one away first: a moment without it is no change.
     std::fs::rename(&reranker_dir, dir.path().join("reranker.previous")).unwrap();

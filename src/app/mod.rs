@@ -55,15 +55,33 @@ pub struct Scoring {
     on_disk: OnDisk,
 }
 
-/// Size and modification time of the reranker's model file and of the gate's file, when present.
+/// Size and modification time of the reranker's files and of the gate's file, when present.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct OnDisk {
-    reranker: Option<(u64, Option<SystemTime>)>,
-    gate: Option<(u64, Option<SystemTime>)>,
+    reranker: Option<Vec<FileState>>,
+    gate: Option<FileState>,
 }
 
-fn file_state(path: &Path) -> Option<(u64, Option<SystemTime>)> {
+type FileState = (u64, Option<SystemTime>);
+
+fn file_state(path: &Path) -> Option<FileState> {
     std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| (m.len(), m.modified().ok()))
+}
+
+/// The state of every file the reranker loads, or None while its model file is missing (no reranker
+/// trained, or one being moved into place). A tokenizer file written after the model is a change too.
+fn reranker_files_state(models: &ModelCache, settings: &Settings) -> Option<Vec<FileState>> {
+    if !settings.rerank.enabled {
+        return None;
+    }
+    let dir = Reranker::model_dir(models, &settings.rerank);
+    file_state(&dir.join(&settings.rerank.onnx_file))?;
+    Some(
+        [settings.rerank.onnx_file.as_str(), "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"]
+            .iter()
+            .map(|name| file_state(&dir.join(name)).unwrap_or((0, None)))
+            .collect(),
+    )
 }
 
 impl Scoring {
@@ -96,8 +114,9 @@ impl Curator {
         let chunker = Chunker::new(embedder.tokenizer().clone(), &settings.chunking);
         let prompt_dir = settings.paths.prompt_dir.trim();
         let prompts = Prompts::load((!prompt_dir.is_empty()).then(|| std::path::Path::new(prompt_dir)))?;
+        // Looked at before loading: a model replaced meanwhile is then seen as a change.
+        let mut on_disk = OnDisk { reranker: reranker_files_state(&models, &settings), gate: None };
         let (reranker, reranker_status) = load_reranker(&models, &settings);
-        let mut on_disk = OnDisk { reranker: reranker.as_ref().and_then(|r| file_state(&r.identity().path)), gate: None };
         let key = scorer_key(reranker.as_ref().map(|r| r.identity().sha256.as_str()), &embedder.identity().sha256);
         let (gate, gate_status) = load_gate(&models, &settings, &key, &mut on_disk);
         let scoring = Scoring { reranker, reranker_status, gate, gate_status, on_disk };
@@ -135,13 +154,7 @@ impl Curator {
     /// in place, and a file that is missing (a model being replaced) is no change. Says what changed.
     pub fn reload_scoring(&self) -> Option<String> {
         let current = self.scoring();
-        let reranker_now = self
-            .settings
-            .rerank
-            .enabled
-            .then(|| Reranker::model_dir(&self.models, &self.settings.rerank).join(&self.settings.rerank.onnx_file))
-            .as_deref()
-            .and_then(file_state);
+        let reranker_now = reranker_files_state(&self.models, &self.settings);
         let gate_now = file_state(&gate_path(&self.models.dir, &current.gate_key(&self.embedder)));
         let reranker_changed = reranker_now.is_some() && reranker_now != current.on_disk.reranker;
         let gate_changed = self.settings.answer.gate && gate_now.is_some() && gate_now != current.on_disk.gate;
@@ -150,24 +163,38 @@ impl Curator {
         }
         let mut next = current.as_ref().clone();
         let mut said = Vec::new();
+        let mut reranker_switched = false;
         if reranker_changed {
+            // Noted whether or not it loads: a broken model is tried once, not every tick.
             next.on_disk.reranker = reranker_now;
             match load_reranker(&self.models, &self.settings) {
                 (Some(reranker), status) => {
                     said.push(format!("switched in a new reranker ({status})"));
                     (next.reranker, next.reranker_status) = (Some(reranker), status);
+                    reranker_switched = true;
                 }
-                (None, status) => {
-                    said.push(format!("a new reranker model did not load, the one in use stays: {status}"));
-                }
+                (None, status) => said.push(format!("a new reranker model did not load, the one in use stays: {status}")),
             }
+        }
+        if !reranker_switched && !gate_changed {
+            self.replace_scoring(next);
+            return Some(said.join("; "));
         }
         let key = next.gate_key(&self.embedder);
         let (gate, gate_status) = load_gate(&self.models, &self.settings, &key, &mut next.on_disk);
-        if gate.is_some() || reranker_changed {
-            said.push(gate_status.clone());
+        match gate {
+            Some(gate) => {
+                said.push(format!("switched in {gate_status}"));
+                (next.gate, next.gate_status) = (Some(gate), gate_status);
+            }
+            // A new reranker needs its own gate; without one the relevance threshold decides.
+            None if reranker_switched => {
+                said.push(gate_status.clone());
+                (next.gate, next.gate_status) = (None, gate_status);
+            }
+            // The same reranker: a gate file that does not load leaves the gate in use in place.
+            None => said.push(format!("a new answer gate did not load, the one in use stays: {gate_status}")),
         }
-        (next.gate, next.gate_status) = (gate, gate_status);
         self.replace_scoring(next);
         Some(said.join("; "))
     }

@@ -49,6 +49,8 @@ fn keep_first_of_each_id(records: Vec<MuseumRecord>, duplicates: &mut Vec<String
 pub enum IngestError {
     #[error("a rebuild from no records would leave an empty index; nothing was changed")]
     EmptyRebuild,
+    #[error("a rebuild is written as one generation: committed in steps, a server would serve a cut-down index midway and the index before it could not be restored; rebuild without --commit-every")]
+    SteppedRebuild,
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error(transparent)]
@@ -127,6 +129,9 @@ impl Ingestor<'_> {
     ) -> Result<IngestReport, IngestError> {
         if options.rebuild && upserts.is_empty() {
             return Err(IngestError::EmptyRebuild);
+        }
+        if options.rebuild && options.commit_every > 0 {
+            return Err(IngestError::SteppedRebuild);
         }
         if options.commit_every > 0 && upserts.len() > options.commit_every {
             return self.apply_in_steps(upserts, deletes, options, progress);
@@ -310,9 +315,9 @@ impl Ingestor<'_> {
 }
 
 impl Ingestor<'_> {
-    /// [`Ingestor::apply`] one step of `options.commit_every` records at a time, each step its own
-    /// generation: deletes and a rebuild's fresh start go with the first step. The steps' reports are
-    /// summed; `generation` is the last one written.
+    /// [`Ingestor::apply`] one step of `options.commit_every` changed records at a time, each step its
+    /// own generation; deletes go with the first step. Not for a rebuild. The steps' reports are summed;
+    /// `generation` is the last one written.
     fn apply_in_steps(
         &self,
         upserts: Vec<MuseumRecord>,
@@ -325,13 +330,26 @@ impl Ingestor<'_> {
         // replace the first, so copies are dropped before the records are divided.
         let records = keep_first_of_each_id(upserts, &mut report.duplicate_ids);
         let total = records.len();
-        let mut done = 0;
+        // Unchanged records are counted here, once, so that a re-run loads the index once, not per step.
+        let records: Vec<MuseumRecord> = match self.data.current()? {
+            Some(dir) => {
+                let current = Generation::load(&dir, self.embedder.identity())?;
+                let unchanged = |r: &MuseumRecord| current.store.get(&r.id).is_some_and(|old| old.hash == r.content_hash());
+                let (same, changed): (Vec<_>, Vec<_>) = records.into_iter().partition(unchanged);
+                report.unchanged = same.len();
+                changed
+            }
+            None => records,
+        };
+        let mut done = report.unchanged;
+        progress(done, total);
         let mut steps = records.into_iter().peekable();
         let mut first = true;
-        while steps.peek().is_some() {
+        // Deletes are applied even when no record changed.
+        while (first && !deletes.is_empty()) || steps.peek().is_some() {
             let step: Vec<MuseumRecord> = steps.by_ref().take(options.commit_every).collect();
             let size = step.len();
-            let step_options = IngestOptions { rebuild: options.rebuild && first, commit_every: 0 };
+            let step_options = IngestOptions { rebuild: false, commit_every: 0 };
             // Within a step, progress counts the records it embeds; it is scaled to the step's records.
             let step_progress = |embedded: usize, changed: usize| progress(done + embedded * size / changed.max(1), total);
             let step_report = self.apply(step, if first { deletes } else { &[] }, &step_options, &step_progress)?;

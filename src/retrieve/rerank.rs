@@ -35,11 +35,7 @@ pub struct Reranker {
 impl Reranker {
     /// The configured model directory: `rerank.model_dir`, or the trained model in the model cache.
     pub fn model_dir(cache: &ModelCache, settings: &RerankSettings) -> PathBuf {
-        if settings.model_dir.trim().is_empty() {
-            cache.dir.join("reranker")
-        } else {
-            PathBuf::from(settings.model_dir.trim())
-        }
+        settings.dir_in(&cache.dir)
     }
 
     pub fn load(cache: &ModelCache, settings: &RerankSettings) -> Result<Reranker, ModelError> {

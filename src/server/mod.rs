@@ -496,7 +496,26 @@ async fn watch_current(state: Arc<AppState>) {
     }
 }
 
-/// Binds `server.bind` and serves until Ctrl-C.
+/// Ctrl-C, or SIGTERM (what `kill`, systemd and container runtimes send).
+async fn stop_requested() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM ({e}); Ctrl-C stops the server");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+/// Binds `server.bind` and serves until Ctrl-C or SIGTERM.
 pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     let bind = state.curator.settings.server.bind.clone();
     let listener = tokio::net::TcpListener::bind(&bind).await?;
@@ -507,7 +526,7 @@ pub async fn serve(state: Arc<AppState>) -> std::io::Result<()> {
     let data = state.curator.data.clone();
     // The peer's address is the rate limit's key (`limits::ClientIp`).
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await;
+    let served = axum::serve(listener, app).with_graceful_shutdown(stop_requested()).await;
     data.unmark_serving();
     served
 }

@@ -551,7 +551,7 @@ pub async fn dashboard_page(State(state): State<Arc<AppState>>) -> Response {
         context! {
             page => "dashboard", index, models, reranker_status => scoring.reranker_status.clone(),
             gate_status => scoring.gate_status.clone(),
-            llm_status => curator.llm_status.clone(), building => super::building::read(&curator.settings.data_dir()).map(|b| b.describe()), uptime => human_duration(state.started.elapsed().as_secs()),
+            llm_status => curator.llm_status.clone(), building => super::building::read(&curator.settings.data_dir()).map(|b| context! { line => b.describe(), running => b.running }), uptime => human_duration(state.started.elapsed().as_secs()),
             queue_depth => curator.llm.as_ref().map_or(0, |l| l.queue_depth()), feedback, requests => request_counts(&metrics),
             stages, results, results_dir,
         },
