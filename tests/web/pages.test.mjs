@@ -214,6 +214,13 @@ test("ask: years written in the question are shown as the filter they became (is
   await page.waitForSelector(".turn .feedback:not([hidden])", { timeout: 180_000 });
   assert.ok(await searched.isVisible(), "the note stays with the finished answer");
   await shot(page, "ask-years.png");
+  // A follow-up is searched as the model rewrote it, and the page says what it searched for.
+  await page.fill("#question", "Who painted it?");
+  await page.click("#ask-button");
+  const followUp = page.locator(".turn:nth-of-type(2) .searched");
+  await followUp.waitFor({ state: "visible", timeout: 120_000 });
+  assert.match(await followUp.innerText(), /^Searched for: “.+”/);
+  await page.waitForSelector(".turn:nth-of-type(2) .feedback:not([hidden])", { timeout: 180_000 });
   // A new question without years searches every year, and says nothing about it.
   await page.click("#new-conversation");
   await page.fill("#question", "Who painted the Mona Lisa?");
