@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prepares what serving needs, skipping what is already done: ingests the corpus (a generation every
-# 10,000 records, so a server started meanwhile searches it as it grows), fits the answer gate for the
+# Prepares what serving needs, skipping what is already done: ingests the corpus (a generation after
+# 1,250 records, then 2,500, 5,000 and every 10,000, so a server started meanwhile searches it as it grows), fits the answer gate for the
 # scorer in use, trains the reranker, and fits the gate for the reranker's scores. scripts/run.sh runs it
 # in the background and serves meanwhile: the server switches each piece in when it is ready.
 #

@@ -42,8 +42,9 @@ enum Command {
         /// Go ahead with a rebuild that drops records from the index without asking.
         #[arg(long)]
         yes: bool,
-        /// Commit a generation after every N records, so that a running server searches a large
-        /// first ingest while the rest is embedded (scripts/run.sh uses it; 0: once, at the end).
+        /// Commit a generation after every N records (the first after N/8, then N/4, N/2), so that a
+        /// running server searches a large first ingest while the rest is embedded (scripts/run.sh uses
+        /// it; 0: once, at the end).
         #[arg(long, value_name = "N", default_value_t = 0)]
         commit_every: usize,
         /// Print the report as JSON.

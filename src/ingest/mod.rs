@@ -101,7 +101,8 @@ pub struct IngestOptions {
     /// Ignore the current generation and build from nothing (after a model or format change).
     pub rebuild: bool,
     /// Commit a generation after each this many records (0: one generation for the whole ingest), so
-    /// that a server searches a large first ingest while the rest is still being embedded.
+    /// that a server searches a large first ingest while the rest is still being embedded. The first
+    /// steps are smaller: an eighth of this, doubling.
     pub commit_every: usize,
 }
 
@@ -315,9 +316,9 @@ impl Ingestor<'_> {
 }
 
 impl Ingestor<'_> {
-    /// [`Ingestor::apply`] one step of `options.commit_every` changed records at a time, each step its
-    /// own generation; deletes go with the first step. Not for a rebuild. The steps' reports are summed;
-    /// `generation` is the last one written.
+    /// [`Ingestor::apply`] one step of changed records at a time, each step its own generation: an
+    /// eighth of `options.commit_every` first, doubling up to it; deletes go with the first step. Not for
+    /// a rebuild. The steps' reports are summed; `generation` is the last one written.
     fn apply_in_steps(
         &self,
         upserts: Vec<MuseumRecord>,
@@ -345,9 +346,13 @@ impl Ingestor<'_> {
         progress(done, total);
         let mut steps = records.into_iter().peekable();
         let mut first = true;
+        // The first steps are smaller (an eighth of a step, doubling), so that a server searches
+        // something soon; a small step costs as much writing as a full one, so there are few of them.
+        let mut step_size = (options.commit_every / 8).max(1);
         // Deletes are applied even when no record changed.
         while (first && !deletes.is_empty()) || steps.peek().is_some() {
-            let step: Vec<MuseumRecord> = steps.by_ref().take(options.commit_every).collect();
+            let step: Vec<MuseumRecord> = steps.by_ref().take(step_size).collect();
+            step_size = (step_size * 2).min(options.commit_every);
             let size = step.len();
             let step_options = IngestOptions { rebuild: false, commit_every: 0 };
             // Within a step, progress counts the records it embeds; it is scaled to the step's records.
