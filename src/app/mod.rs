@@ -115,11 +115,11 @@ impl Curator {
         let prompt_dir = settings.paths.prompt_dir.trim();
         let prompts = Prompts::load((!prompt_dir.is_empty()).then(|| std::path::Path::new(prompt_dir)))?;
         // Looked at before loading: a model replaced meanwhile is then seen as a change.
-        let mut on_disk = OnDisk { reranker: reranker_files_state(&models, &settings), gate: None };
+        let on_disk = OnDisk { reranker: reranker_files_state(&models, &settings), gate: None };
         let (reranker, reranker_status) = load_reranker(&models, &settings);
-        let key = scorer_key(reranker.as_ref().map(|r| r.identity().sha256.as_str()), &embedder.identity().sha256);
-        let (gate, gate_status) = load_gate(&models, &settings, &key, &mut on_disk);
-        let scoring = Scoring { reranker, reranker_status, gate, gate_status, on_disk };
+        let mut scoring = Scoring { reranker, reranker_status, gate: None, gate_status: String::new(), on_disk };
+        let key = scoring.gate_key(&embedder);
+        (scoring.gate, scoring.gate_status) = load_gate(&models, &settings, &key, &mut scoring.on_disk);
         Ok(Curator {
             data: DataDir::new(settings.data_dir()),
             models,
@@ -176,24 +176,22 @@ impl Curator {
                 (None, status) => said.push(format!("a new reranker model did not load, the one in use stays: {status}")),
             }
         }
-        if !reranker_switched && !gate_changed {
-            self.replace_scoring(next);
-            return Some(said.join("; "));
-        }
-        let key = next.gate_key(&self.embedder);
-        let (gate, gate_status) = load_gate(&self.models, &self.settings, &key, &mut next.on_disk);
-        match gate {
-            Some(gate) => {
-                said.push(format!("switched in {gate_status}"));
-                (next.gate, next.gate_status) = (Some(gate), gate_status);
+        if reranker_switched || gate_changed {
+            let key = next.gate_key(&self.embedder);
+            let (gate, gate_status) = load_gate(&self.models, &self.settings, &key, &mut next.on_disk);
+            match gate {
+                Some(gate) => {
+                    said.push(format!("switched in {gate_status}"));
+                    (next.gate, next.gate_status) = (Some(gate), gate_status);
+                }
+                // A new reranker needs its own gate; without one the relevance threshold decides.
+                None if reranker_switched => {
+                    said.push(gate_status.clone());
+                    (next.gate, next.gate_status) = (None, gate_status);
+                }
+                // The same reranker: a gate file that does not load leaves the gate in use in place.
+                None => said.push(format!("a new answer gate did not load, the one in use stays: {gate_status}")),
             }
-            // A new reranker needs its own gate; without one the relevance threshold decides.
-            None if reranker_switched => {
-                said.push(gate_status.clone());
-                (next.gate, next.gate_status) = (None, gate_status);
-            }
-            // The same reranker: a gate file that does not load leaves the gate in use in place.
-            None => said.push(format!("a new answer gate did not load, the one in use stays: {gate_status}")),
         }
         self.replace_scoring(next);
         Some(said.join("; "))

@@ -278,8 +278,9 @@ pub fn evaluate_retrieval(
     let mut runs: Vec<(EvalMode, Option<usize>)> = Vec::new();
     for &mode in modes {
         if mode == EvalMode::HybridRerank {
-            if curator.scoring().reranker.is_none() {
-                return Err(EvalError::NoReranker(curator.scoring().reranker_status.clone()));
+            let scoring = curator.scoring();
+            if scoring.reranker.is_none() {
+                return Err(EvalError::NoReranker(scoring.reranker_status.clone()));
             }
             let depths = if rerank_depths.is_empty() { vec![curator.settings.rerank.depth] } else { rerank_depths.to_vec() };
             runs.extend(depths.into_iter().map(|d| (mode, Some(d))));

@@ -18,7 +18,7 @@ use crate::embed::Embedder;
 use crate::index::store::{Chunk, ChunkId, RecordStore};
 use crate::index::text::{link_index_files, TextIndex};
 use crate::index::vector::VectorIndex;
-use crate::index::{fault_point, hnsw_basename, tantivy_dir_name, DataDir, Generation, IndexError, Manifest, FORMAT_VERSION};
+use crate::index::{fault_point, hnsw_basename, tantivy_dir_name, read_manifest, DataDir, Generation, IndexError, Manifest, FORMAT_VERSION};
 use crate::models::ModelError;
 use crate::records::MuseumRecord;
 pub use chunk::Chunker;
@@ -331,11 +331,12 @@ impl Ingestor<'_> {
         // replace the first, so copies are dropped before the records are divided.
         let records = keep_first_of_each_id(upserts, &mut report.duplicate_ids);
         let total = records.len();
-        // Unchanged records are counted here, once, so that a re-run loads the index once, not per step.
+        // Unchanged records are counted here, once, against the current record store alone (each step's
+        // `apply` loads and checks the whole generation), so that a re-run does not load it per step.
         let records: Vec<MuseumRecord> = match self.data.current()? {
             Some(dir) => {
-                let current = Generation::load(&dir, self.embedder.identity())?;
-                let unchanged = |r: &MuseumRecord| current.store.get(&r.id).is_some_and(|old| old.hash == r.content_hash());
+                let store = RecordStore::load(&dir, read_manifest(&dir)?.chunk_slots)?;
+                let unchanged = |r: &MuseumRecord| store.get(&r.id).is_some_and(|old| old.hash == r.content_hash());
                 let (same, changed): (Vec<_>, Vec<_>) = records.into_iter().partition(unchanged);
                 report.unchanged = same.len();
                 changed

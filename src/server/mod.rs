@@ -172,13 +172,14 @@ impl AppState {
             (Err(_), Ok(None)) => format!("empty: add records with `curator ingest PATH`, or upload a file at http://{address}/ingest"),
             (Err(e), _) => e.to_string(),
         };
+        let scoring = curator.scoring();
         let mut lines = vec![
             format!("curator {} is listening on http://{address}", env!("CARGO_PKG_VERSION")),
             format!("  web page         http://{address}/"),
             format!("  OpenAI base URL  http://{address}/v1"),
             format!("  index            {index}"),
-            format!("  {}", curator.scoring().reranker_status),
-            format!("  {}", curator.scoring().gate_status),
+            format!("  {}", scoring.reranker_status),
+            format!("  {}", scoring.gate_status),
             format!("  {}", curator.llm_status),
             "  requests are logged here; every setting: `curator settings` (or serve -v)".to_string(),
         ];
