@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares what serving needs, skipping what is already done: ingests the corpus (a generation after
 # 1,250 records, then 2,500, 5,000 and every 10,000, so a server started meanwhile searches it as it grows), fits the answer gate for the
-# scorer in use, trains the reranker, and fits the gate for the reranker's scores. scripts/run.sh runs it
+# scorer in use, trains the reranker, fits the gate for the reranker's scores, and computes the map. scripts/run.sh runs it
 # in the background and serves meanwhile: the server switches each piece in when it is ready.
 #
 #   scripts/prepare.sh CORPUS [LOG]    # LOG: where its output goes, for the status to name
@@ -41,6 +41,7 @@ if reranker_missing && can_train; then
   steps+=("train the reranker (about 50 minutes)")
   if wants_gate; then steps+=("fit the answer gate for the reranker"); fi
 fi
+steps+=("map the collection")
 
 # building.json: {"pid", "state", "step", "todo", "failed", "log"}; json.dumps quotes whatever a path holds.
 failed=()
@@ -97,6 +98,10 @@ if reranker_missing; then
     fi
   fi
 fi
+# The map page's layout (`curator map`; the server would otherwise compute it when first asked).
+begin
+attempt "$curator" map
+
 current=""
 if [ ${#failed[@]} -gt 0 ]; then
   write_status failed "${failed[0]}"

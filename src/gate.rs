@@ -290,10 +290,21 @@ pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str) -
     })
 }
 
-/// The threshold that treats both kinds best on `scored` (probability, answerable): the one whose worse
-/// rate (answerable answered, unanswerable declined) is highest, ties to the higher balanced accuracy.
-pub fn choose_threshold(scored: &[(f32, bool)]) -> f32 {
-    let mut candidates: Vec<f32> = scored.iter().map(|(p, _)| *p).collect();
+/// One example the threshold is chosen on: the gate's probability, whether the records answer it, and
+/// the kind of question it is (AQUA knowledge, picture, out-of-collection, ...).
+#[derive(Debug, Clone, Copy)]
+pub struct Scored<'a> {
+    pub probability: f32,
+    pub answerable: bool,
+    pub kind: &'a str,
+}
+
+/// The threshold that treats both sides best on `scored`: the one whose worse rate (answerable answered,
+/// unanswerable declined) is highest, ties to the higher sum. Each rate is the mean of its kinds' rates, so
+/// a kind counts the same however many examples were built of it: the served answers are judged per kind
+/// of question, and 144 wrong-record pairs must not outvote 60 out-of-collection questions.
+pub fn choose_threshold(scored: &[Scored]) -> f32 {
+    let mut candidates: Vec<f32> = scored.iter().map(|s| s.probability).collect();
     candidates.push(0.5);
     candidates.sort_by(f32::total_cmp);
     candidates.dedup();
@@ -308,16 +319,23 @@ pub fn choose_threshold(scored: &[(f32, bool)]) -> f32 {
     best.2
 }
 
-/// (share of answerable examples answered, share of unanswerable ones declined) at `threshold`.
-pub fn rates(scored: &[(f32, bool)], threshold: f32) -> (f32, f32) {
-    let share = |answerable: bool, answered: bool| {
-        let of_kind: Vec<f32> = scored.iter().filter(|(_, y)| *y == answerable).map(|(p, _)| *p).collect();
-        if of_kind.is_empty() {
+/// (answerable answered, unanswerable declined) at `threshold`, each the mean over its kinds of the share
+/// of that kind's examples treated rightly (0 for a side with no examples).
+pub fn rates(scored: &[Scored], threshold: f32) -> (f32, f32) {
+    let side = |answerable: bool| {
+        let mut kinds: Vec<&str> = scored.iter().filter(|s| s.answerable == answerable).map(|s| s.kind).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        if kinds.is_empty() {
             return 0.0;
         }
-        of_kind.iter().filter(|p| (**p >= threshold) == answered).count() as f32 / of_kind.len() as f32
+        let share = |kind: &str| {
+            let of_kind: Vec<&Scored> = scored.iter().filter(|s| s.answerable == answerable && s.kind == kind).collect();
+            of_kind.iter().filter(|s| (s.probability >= threshold) == answerable).count() as f32 / of_kind.len() as f32
+        };
+        kinds.iter().map(|k| share(k)).sum::<f32>() / kinds.len() as f32
     };
-    (share(true, true), share(false, false))
+    (side(true), side(false))
 }
 
 #[cfg(test)]
@@ -340,11 +358,30 @@ mod tests {
         assert_eq!(gate.weights[1], 0.0, "a constant feature gets no weight");
     }
 
+    fn scored(examples: &[(f32, bool, &'static str)]) -> Vec<Scored<'static>> {
+        examples.iter().map(|&(probability, answerable, kind)| Scored { probability, answerable, kind }).collect()
+    }
+
     #[test]
     fn the_threshold_is_the_one_whose_worse_rate_is_best() {
-        let scored = [(0.9, true), (0.8, true), (0.6, true), (0.55, false), (0.3, false), (0.2, false)];
+        let scored = scored(&[(0.9, true, "q"), (0.8, true, "q"), (0.6, true, "q"), (0.55, false, "n"), (0.3, false, "n"), (0.2, false, "n")]);
         let t = choose_threshold(&scored);
         assert_eq!(rates(&scored, t), (1.0, 1.0), "threshold {t}");
+    }
+
+    #[test]
+    fn a_kind_with_many_examples_does_not_outvote_a_kind_with_few() {
+        // Counted per example, declining the twenty wrong-record pairs at 0.5 outweighs answering the
+        // question at 0.4 (threshold 0.7: answered 1/2, declined 22/22). Per kind, answering both
+        // answerable questions and declining two of the three unanswerable kinds is better (0.4: 1 and 2/3).
+        let mut examples = vec![(0.4, true, "knowledge"), (0.7, true, "knowledge"), (0.1, false, "outside"), (0.1, false, "picture")];
+        examples.extend(std::iter::repeat_n((0.5, false, "wrong-records"), 20));
+        let scored = scored(&examples);
+        let t = choose_threshold(&scored);
+        assert!(t <= 0.4, "threshold {t} declines an answerable question to decline one large kind");
+        let (answered, declined) = rates(&scored, t);
+        assert_eq!(answered, 1.0);
+        assert!((declined - 2.0 / 3.0).abs() < 1e-6, "declined {declined}");
     }
 
     #[test]

@@ -96,6 +96,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compute the map of the collection (every record placed in 2D by PCA and UMAP, and grouped) and
+    /// cache it beside the current index generation, where `GET /api/map` and the map page read it.
+    Map {
+        /// Compute it again even when the generation has one.
+        #[arg(long)]
+        force: bool,
+    },
     /// Print one record: every field and its chunks.
     Show {
         /// The record id, e.g. tate:T00990.
@@ -373,6 +380,28 @@ fn run(cli: Cli) -> Result<()> {
                 let read: Vec<String> = terms.iter().map(|t| format!("{} {} ({})", t.sign, t.term, t.read_as)).collect();
                 println!("{}", read.join(" "));
                 print_nearest(&hits);
+            }
+            Ok(())
+        }
+        Command::Map { force } => {
+            let curator = Curator::open(settings)?;
+            let generation = curator.load_generation().context("loading the current index")?;
+            let path = curator::retrieve::map::map_path(&generation);
+            if !force {
+                if let Some(map) = curator::retrieve::map::cached(&generation)? {
+                    println!("{}: the map of {} records is already there (--force computes it again)", path.display(), map.ids.len());
+                    return Ok(());
+                }
+            }
+            eprintln!("computing the map of {} records", generation.store.record_count());
+            let map = curator::retrieve::map::compute(&generation, &curator.settings.hnsw)?;
+            curator::retrieve::map::save(&generation, &map)?;
+            let mut seconds: Vec<_> = map.seconds.iter().collect();
+            seconds.sort_by(|a, b| a.0.cmp(b.0));
+            let took: Vec<String> = seconds.iter().map(|(part, s)| format!("{part} {s:.1} s")).collect();
+            println!("{}: {} records, {} groups ({})", path.display(), map.ids.len(), map.clusters.len(), took.join(", "));
+            for cluster in &map.clusters {
+                println!("  {:>6}  {}", cluster.size, cluster.label);
             }
             Ok(())
         }

@@ -100,6 +100,21 @@ fn a_right_answer_that_repeats_the_source_heading_with_its_record_id_is_supporte
 }
 
 #[test]
+fn a_heading_echoed_with_the_full_stop_of_its_id_dropped_still_names_the_record() {
+    // The citation grammar allows a full stop inside a sentence only before a digit, so on heldout the
+    // model wrote "The Grand Canal by Canaletto (1728-29), record semart:07183-canal227jpg." and the check
+    // took "canal227jpg" for a name the record does not hold.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = sample_curator(dir.path(), &[]);
+    let sources = [Source { record_id: "semart:07183-canal227.jpg".into(), ..source("Medium: Oil on canvas. A kitchen maid pours milk from an earthenware jug into a bowl.") }];
+    let mut checker = SupportChecker::new("What medium is The Milkmaid?", &sources, &curator.embedder, SUPPORT);
+    let echoed = checker.check("Oil on canvas was used for The Milkmaid, record semart:07183-canal227jpg.", &[1]).unwrap();
+    assert_eq!(echoed.support, Support::Supported, "{echoed:?}");
+    let wrong = checker.check("Oil on panel was used for The Milkmaid, record semart:07183-canal227jpg.", &[1]).unwrap();
+    assert_eq!(wrong.support, Support::Unsupported, "{wrong:?}");
+}
+
+#[test]
 fn a_right_answer_that_says_as_stated_in_its_source_is_supported() {
     // On valid, with one source given, the model wrote "The artist of New Risen Hope is Annie Louisa
     // Swynnerton, as stated in [1]." and the check took "stated" for a claim the record does not hold.

@@ -483,7 +483,7 @@ fn loaded_urls(html: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_renders_from_its_own_origin_with_a_content_security_policy() {
     let s = server(&[], false);
-    for uri in ["/", "/search", "/search?q=milk%20jug&mode=hybrid", "/search?q=portrait&mode=bm25&source=sample&year=1600..1700", "/records/sample:milkmaid", "/dashboard", "/ingest"] {
+    for uri in ["/", "/search", "/search?q=milk%20jug&mode=hybrid", "/search?q=portrait&mode=bm25&source=sample&year=1600..1700", "/records/sample:milkmaid", "/dashboard", "/ingest", "/map"] {
         let response = s.router.clone().oneshot(get(uri)).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{uri}");
         let csp = response.headers().get(header::CONTENT_SECURITY_POLICY).unwrap_or_else(|| panic!("{uri} has no CSP")).to_str().unwrap().to_string();
@@ -494,7 +494,7 @@ async fn every_page_renders_from_its_own_origin_with_a_content_security_policy()
         }
         assert!(!html.contains("<script>") && !html.contains(" onclick=") && !html.contains(" style=\""), "{uri} has inline script or style");
     }
-    for file in ["curator.css", "common.js", "ask.js", "ingest.js", "favicon.svg"] {
+    for file in ["curator.css", "common.js", "ask.js", "ingest.js", "map.js", "favicon.svg"] {
         let (status, headers, _) = send(&s.router, get(&format!("/static/{file}"))).await;
         assert_eq!(status, StatusCode::OK, "{file}");
         assert!(!headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{file}");
@@ -557,6 +557,61 @@ async fn vector_arithmetic_reads_record_ids_and_texts_and_leaves_the_named_recor
     assert_error(status, &body, StatusCode::BAD_REQUEST, "empty");
     let (status, _, body) = send(&s.router, post_json("/api/arithmetic", &json!({ "plus": ["a"], "times": ["b"] }))).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "times");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_places_every_record_near_its_neighbours_and_is_computed_once_per_generation() {
+    let s = server(&[], false);
+    // Not cached yet: computed in the background, 503 until it is ready.
+    let started = Instant::now();
+    let body = loop {
+        let (status, headers, body) = send(&s.router, get("/api/map")).await;
+        if status == StatusCode::OK {
+            break body;
+        }
+        assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "being computed");
+        assert!(headers.contains_key(header::RETRY_AFTER));
+        assert!(started.elapsed() < Duration::from_secs(120), "the map of 36 records took over two minutes");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(body["projection"], "umap", "{}", body["projections"]);
+    let ids: Vec<String> = body["ids"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), common::sample_records().len(), "every record is on the map");
+    let coordinates = |axis: &str| -> Vec<f64> { body[axis].as_array().unwrap().iter().map(|v| v.as_f64().unwrap()).collect() };
+    let (x, y) = (coordinates("x"), coordinates("y"));
+    assert!(x.len() == ids.len() && y.len() == ids.len());
+    assert!(x.iter().chain(&y).all(|v| (0.0..=65535.0).contains(v)));
+    let sizes: u64 = body["clusters"].as_array().unwrap().iter().map(|c| c["size"].as_u64().unwrap()).sum();
+    assert_eq!(sizes as usize, ids.len(), "every record is in one group");
+    assert!(body["clusters"].as_array().unwrap().iter().all(|c| !c["label"].as_str().unwrap().is_empty()));
+    // A record's nearest neighbour by embedding lies nearer to it on the map than most records do: the
+    // places belong to the right ids (a layout shuffled against its ids fails this).
+    let place = |id: &str| ids.iter().position(|i| i == id).unwrap();
+    let distance = |a: usize, b: usize| ((x[a] - x[b]).powi(2) + (y[a] - y[b]).powi(2)).sqrt();
+    let mut near = 0;
+    for id in &ids {
+        let (_, _, similar) = send(&s.router, get(&format!("/api/records/{}/similar?k=1", id))).await;
+        let neighbour = similar["hits"][0]["record_id"].as_str().unwrap();
+        let (a, b) = (place(id), place(neighbour));
+        let closer_than = (0..ids.len()).filter(|&c| c != a && c != b && distance(a, c) > distance(a, b)).count();
+        if closer_than as f64 >= 0.75 * (ids.len() - 2) as f64 {
+            near += 1;
+        }
+    }
+    // Places shuffled against their ids would put about a quarter of the records there.
+    assert!(near as f64 >= 0.6 * ids.len() as f64, "only {near} of {} records have their nearest neighbour among their nearest quarter on the map", ids.len());
+    let (status, _, pca) = send(&s.router, get("/api/map?projection=pca")).await;
+    assert_eq!(status, StatusCode::OK, "{pca}");
+    assert_eq!(pca["projection"], "pca");
+    assert_eq!(pca["ids"], body["ids"]);
+    assert_ne!(pca["x"], body["x"], "the UMAP layout is the PCA layout it starts from: UMAP did not run");
+    let (status, _, error) = send(&s.router, get("/api/map?projection=tsne")).await;
+    assert_error(status, &error, StatusCode::BAD_REQUEST, "tsne");
+    // Cached beside the generation: a server started afterwards answers with it at once.
+    let again = Curator::open(common::settings_with(s._dir.path(), &[("CURATOR_GENERATION_MODEL", common::TINY_LLM)])).unwrap();
+    let (status, _, cached) = send(&router(AppState::new(again)), get("/api/map")).await;
+    assert_eq!(status, StatusCode::OK, "the map was not cached: {cached}");
+    assert_eq!(cached["x"], body["x"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -242,9 +242,10 @@ pub fn fit(train: &[GateExample], valid: &[GateExample], scorer: &str, l2: f32, 
     let fitting: Vec<(Vec<f32>, bool)> =
         train.iter().filter(|e| e.gold_retrieved).filter_map(|e| e.features.clone().map(|f| (f, e.answerable))).collect();
     let mut gate = gate::fit(&fitting, l2, steps, scorer)?;
-    // The threshold is chosen on the same kind of examples as were fitted: an answerable question whose
-    // gold record was not retrieved is not one the records answer.
-    let scored: Vec<(f32, bool)> = valid.iter().filter(|e| e.gold_retrieved).map(|e| (probability(&gate, e), e.answerable)).collect();
+    // The threshold is chosen on every valid example, as the served answers are judged: an answerable
+    // question whose gold record was not retrieved still counts against "answerable answered" there.
+    let scored: Vec<gate::Scored> =
+        valid.iter().map(|e| gate::Scored { probability: probability(&gate, e), answerable: e.answerable, kind: &e.kind }).collect();
     gate.threshold = gate::choose_threshold(&scored);
     Ok(gate)
 }

@@ -343,9 +343,12 @@ impl<'a> SupportChecker<'a> {
             .iter()
             .map(|source| {
                 let facts = format!("{} {}", source.makers.join(" "), source.date.as_deref().unwrap_or(""));
-                let label_words = words_of(&format!("{} {}", source.title, source.record_id));
-                let shown = source
-                    .shown_text()
+                // The citation grammar lets a full stop inside a sentence stand only before a digit, so an
+                // id echoed from the heading comes back without its other full stops ("….jpg" as "…jpg"):
+                // that spelling names the record too.
+                let id_as_echoed = source.record_id.replace('.', "");
+                let label_words = words_of(&format!("{} {} {id_as_echoed}", source.title, source.record_id));
+                let shown = format!("{} {id_as_echoed}", source.shown_text())
                     .split(|c: char| !c.is_alphanumeric())
                     .filter(|w| !w.is_empty())
                     .map(str::to_lowercase)

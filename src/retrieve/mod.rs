@@ -6,6 +6,7 @@
 
 pub mod diversify;
 pub mod fusion;
+pub mod map;
 pub mod rerank;
 
 use std::collections::{HashMap, HashSet};
@@ -56,6 +57,8 @@ pub enum SearchError {
     NoSuchRecord(String),
     #[error("vector arithmetic: {0}")]
     Arithmetic(String),
+    #[error("the map: {0}")]
+    Map(String),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

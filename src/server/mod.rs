@@ -11,6 +11,7 @@ pub mod api;
 pub mod building;
 pub mod error;
 pub mod limits;
+pub mod map;
 pub mod openai;
 pub mod web;
 
@@ -47,6 +48,8 @@ pub struct AppState {
     reload_lock: std::sync::Mutex<()>,
     /// Readers' ratings (SQLite in the data directory); None, with the reason logged, when it cannot open.
     pub feedback: Option<FeedbackStore>,
+    /// The map of the served generation (`GET /api/map`).
+    maps: map::Maps,
     started: Instant,
 }
 
@@ -70,6 +73,7 @@ impl AppState {
             ingest_lock: tokio::sync::Mutex::new(()),
             reload_lock: std::sync::Mutex::new(()),
             feedback,
+            maps: map::Maps::default(),
             started: Instant::now(),
         })
     }
@@ -209,6 +213,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(web::ask_page))
         .route("/search", get(web::search_page))
         .route("/records/{id}", get(web::record_page))
+        .route("/map", get(web::map_page))
         .route("/dashboard", get(web::dashboard_page))
         .route("/ingest", get(web::ingest_page))
         .route("/v1/chat/completions", post(openai::chat_completions))
@@ -219,6 +224,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/records/{id}", get(api::record))
         .route("/api/records/{id}/similar", get(api::similar))
         .route("/api/arithmetic", post(api::arithmetic))
+        .route("/api/map", get(map::map))
         .route("/api/feedback", post(api::add_feedback).get(api::list_feedback))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), access::require_read_key));
     let routes = Router::new()

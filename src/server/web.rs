@@ -25,7 +25,7 @@ use crate::retrieve::{Hit, Mode, StageScore};
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: [(&str, &str); 9] = [
     ("base.html", include_str!("../../web/templates/base.html")),
     ("ask.html", include_str!("../../web/templates/ask.html")),
     ("search.html", include_str!("../../web/templates/search.html")),
@@ -34,15 +34,17 @@ const TEMPLATES: [(&str, &str); 8] = [
     ("ingest.html", include_str!("../../web/templates/ingest.html")),
     ("error.html", include_str!("../../web/templates/error.html")),
     ("key.html", include_str!("../../web/templates/key.html")),
+    ("map.html", include_str!("../../web/templates/map.html")),
 ];
 
 /// (name, content type, bytes) of every static file.
-const STATIC_FILES: [(&str, &str, &str); 5] = [
+const STATIC_FILES: [(&str, &str, &str); 6] = [
     ("favicon.svg", "image/svg+xml", include_str!("../../web/static/favicon.svg")),
     ("curator.css", "text/css; charset=utf-8", include_str!("../../web/static/curator.css")),
     ("common.js", "text/javascript; charset=utf-8", include_str!("../../web/static/common.js")),
     ("ask.js", "text/javascript; charset=utf-8", include_str!("../../web/static/ask.js")),
     ("ingest.js", "text/javascript; charset=utf-8", include_str!("../../web/static/ingest.js")),
+    ("map.js", "text/javascript; charset=utf-8", include_str!("../../web/static/map.js")),
 ];
 
 /// The search page's modes; `hybrid+rerank` is hybrid retrieval reordered by the cross-encoder.
@@ -115,6 +117,10 @@ pub async fn ask_page(State(state): State<Arc<AppState>>) -> Response {
         "ask.html",
         context! { page => "ask", records, max_question_chars => state.curator.settings.server.max_question_chars },
     )
+}
+
+pub async fn map_page(State(state): State<Arc<AppState>>) -> Response {
+    page(StatusCode::OK, "map.html", context! { page => "map", max_question_chars => state.curator.settings.server.max_question_chars })
 }
 
 pub async fn ingest_page(State(state): State<Arc<AppState>>) -> Response {

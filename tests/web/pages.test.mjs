@@ -273,6 +273,44 @@ test("record page: fields, chunks and more like this", async () => {
   clean(page);
 });
 
+test("map: every record is drawn, hover names one, a click lists its neighbours, a query is placed", async () => {
+  const page = await openPage();
+  await page.goto(BASE + "/map");
+  // The first visit may find the map being computed: the page asks again until it is ready.
+  await page.waitForSelector("#map-canvas[data-records]", { timeout: 120_000 });
+  const data = await page.evaluate(async () => (await fetch("/api/map")).json());
+  assert.equal(Number(await page.getAttribute("#map-canvas", "data-records")), data.ids.length);
+  assert.match(await page.locator("#map-status").innerText(), new RegExp(data.ids.length + " records"));
+  // Where the page draws The Milkmaid, in the viewport's pixels.
+  const at = await page.evaluate(({ x, y, scale }) => {
+    const canvas = document.getElementById("map-canvas");
+    const box = canvas.getBoundingClientRect();
+    const margin = 12;
+    return [box.left + (margin + (x / scale) * (canvas.width - 2 * margin)) * (box.width / canvas.width),
+      box.top + (margin + (1 - y / scale) * (canvas.height - 2 * margin)) * (box.height / canvas.height)];
+  }, { x: data.x[data.ids.indexOf("sample:milkmaid")], y: data.y[data.ids.indexOf("sample:milkmaid")], scale: data.scale });
+  await page.mouse.move(at[0], at[1]);
+  await page.waitForFunction(() => document.getElementById("map-tip").innerText.includes("The Milkmaid"));
+  await page.mouse.click(at[0], at[1]);
+  await page.waitForSelector("#map-panel:not([hidden]) #map-panel-list li");
+  assert.equal(await page.locator("#map-panel-title").innerText(), "The Milkmaid");
+  assert.equal(await page.locator("#map-panel-list li").count(), 8, "the record's eight nearest records are listed");
+  assert.equal(await page.locator("#map-panel-list li a", { hasText: "The Milkmaid" }).count(), 0, "the record is not its own neighbour");
+  await page.fill("#place-query", "a maid pouring milk in a kitchen");
+  await page.click("#place-form button");
+  await page.waitForSelector("#map-canvas[data-placed=yes]");
+  assert.match(await page.locator("#map-panel-title").innerText(), /a maid pouring milk/);
+  await page.fill("#plus", "sample:milkmaid; night");
+  await page.fill("#minus", "");
+  await page.click("#arithmetic-form button");
+  await page.waitForFunction(() => document.getElementById("map-panel-title").innerText.includes("(record)"));
+  assert.equal(await page.locator("#map-panel-list li a", { hasText: "The Milkmaid" }).count(), 0, "a record named as a term is left out");
+  await page.selectOption("#colour-by", "source");
+  assert.ok(await page.locator("#map-legend .legend-item").count() >= 1, "the legend names the sources");
+  await shot(page, "map.png");
+  clean(page);
+});
+
 test("dashboard: index, models and latencies", async () => {
   const page = await openPage();
   await page.goto(BASE + "/dashboard");
@@ -314,7 +352,7 @@ test("pages work at a phone's width and from the keyboard", async () => {
   await page.keyboard.press("Tab");
   assert.equal(await page.evaluate(() => document.activeElement.className), "skip", "the first Tab reaches the skip link");
   await shot(page, "ask-phone.png");
-  for (const path of ["/search?q=portrait", "/dashboard", "/records/sample:milkmaid", "/ingest"]) {
+  for (const path of ["/search?q=portrait", "/dashboard", "/records/sample:milkmaid", "/ingest", "/map"]) {
     await page.goto(BASE + path);
     const pageWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(pageWidth <= 390, path + " fits a phone: " + pageWidth);

@@ -242,9 +242,7 @@
     panel.focus();
     let record;
     try {
-      const response = await fetch("/api/records/" + encodeURIComponent(recordId));
-      record = await response.json();
-      if (!response.ok) throw new Error(record.error ? record.error.message : response.statusText);
+      record = await fetchJson("/api/records/" + encodeURIComponent(recordId));
     } catch (error) {
       panelBody.replaceChildren(el("p", "error", "Could not load the record: " + error.message));
       return;
@@ -322,8 +320,7 @@
         comment: comment || null,
       };
       try {
-        const response = await fetch("/api/feedback", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-        if (!response.ok) throw new Error((await response.json()).error.message);
+        await fetchJson("/api/feedback", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
         thanks.textContent = "Thank you: your rating is saved.";
         up.disabled = true;
         down.disabled = true;

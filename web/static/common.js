@@ -9,6 +9,26 @@ function el(tag, className, text) {
   return node;
 }
 
+// The error a refused request stands for: the server's JSON message ({"error": {"message"}}) or, when the
+// body is not JSON, the status line; `status` keeps the HTTP status.
+async function refusal(response) {
+  let message = response.status + " " + response.statusText;
+  try {
+    const body = await response.json();
+    if (body && body.error && body.error.message) message = body.error.message;
+  } catch (_) { /* not JSON: keep the status line */ }
+  const error = new Error(message);
+  error.status = response.status;
+  return error;
+}
+
+// fetch, then the JSON body; a refused request throws its `refusal`.
+async function fetchJson(url, options) {
+  const response = await fetch(url, options);
+  if (!response.ok) throw await refusal(response);
+  return response.json();
+}
+
 // Server-sent events from a POST request (EventSource can only GET): calls onEvent(name, data) for each
 // event as it arrives. Resolves when the stream ends; rejects with the server's JSON error message when the
 // request is refused before the stream starts.
@@ -19,14 +39,7 @@ async function postEvents(url, body, headers, onEvent, signal) {
     body: typeof body === "string" || body instanceof Blob ? body : JSON.stringify(body),
     signal,
   });
-  if (!response.ok) {
-    let message = response.status + " " + response.statusText;
-    try {
-      const error = await response.json();
-      if (error && error.error && error.error.message) message = error.error.message;
-    } catch (_) { /* not JSON: keep the status line */ }
-    throw new Error(message);
-  }
+  if (!response.ok) throw await refusal(response);
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
