@@ -65,6 +65,31 @@ fn re_ingesting_unchanged_records_writes_nothing() {
 }
 
 #[test]
+fn chunks_of_the_same_text_are_embedded_once_and_share_its_vector() {
+    // Turner's blank sketchbook pages: records that differ only in their id have chunks of one text.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = common::open(dir.path());
+    let mut records = common::sample_records();
+    let first = records[0].clone();
+    for n in 1..=3 {
+        records.push(curator::records::MuseumRecord { id: format!("{}-copy{n}", first.id), ..first.clone() });
+    }
+    let report = common::ingest(&curator, records);
+    let generation = curator.load_generation().unwrap();
+    let chunks_of = |id: &str| generation.store.get(id).unwrap().chunk_ids.clone();
+    let original = chunks_of(&first.id);
+    let per_record = original.len();
+    let all_chunks: usize = generation.store.records().map(|r| r.chunk_ids.len()).sum();
+    assert_eq!(report.chunks_embedded + report.chunks_reused, all_chunks);
+    assert_eq!(report.chunks_reused, 3 * per_record, "each copy's chunks were embedded again: {report:?}");
+    for n in 1..=3 {
+        for (a, b) in original.iter().zip(chunks_of(&format!("{}-copy{n}", first.id))) {
+            assert_eq!(generation.vectors.vector(*a), generation.vectors.vector(b));
+        }
+    }
+}
+
+#[test]
 fn a_changed_record_replaces_its_chunks_everywhere_and_a_deleted_one_disappears() {
     let dir = tempfile::tempdir().unwrap();
     let curator = common::open(dir.path());

@@ -562,14 +562,15 @@ async fn vector_arithmetic_reads_record_ids_and_texts_and_leaves_the_named_recor
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_map_places_every_record_near_its_neighbours_and_is_computed_once_per_generation() {
     let s = server(&[], false);
-    // Not cached yet: computed in the background, 503 until it is ready.
+    // Not cached yet: computed in the background, 202 until it is ready.
     let started = Instant::now();
     let body = loop {
         let (status, headers, body) = send(&s.router, get("/api/map")).await;
         if status == StatusCode::OK {
             break body;
         }
-        assert_error(status, &body, StatusCode::SERVICE_UNAVAILABLE, "being computed");
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        assert_eq!(body["status"], "computing", "{body}");
         assert!(headers.contains_key(header::RETRY_AFTER));
         assert!(started.elapsed() < Duration::from_secs(120), "the map of 36 records took over two minutes");
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -2,12 +2,12 @@
 //!
 //! Data flow: records -> diff against the current generation (by content hash) -> chunks of the added and
 //! changed records -> vectors (reused for chunk texts the previous generation already embedded, computed
-//! for the rest) -> text index and vector index updated on top of copies of the previous ones -> a new
+//! once for each other distinct text) -> text index and vector index updated on top of copies of the previous ones -> a new
 //! generation, switched to atomically. Unchanged input writes nothing.
 
 pub mod chunk;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -68,7 +68,10 @@ pub struct IngestReport {
     pub not_found: Vec<String>,
     /// Ids given more than once in this ingest; the first record with each id was kept.
     pub duplicate_ids: Vec<String>,
+    /// Distinct chunk texts run through the embedding model.
     pub chunks_embedded: usize,
+    /// Chunks whose text had a vector already: from the previous generation, or embedded earlier in this
+    /// ingest for another chunk of the same text.
     pub chunks_reused: usize,
     pub generation: Option<u64>,
     pub graph_rebuilt: bool,
@@ -212,22 +215,29 @@ impl Ingestor<'_> {
         }
         let mut new_vectors: Vec<Vec<Vec<f32>>> = Vec::with_capacity(texts.len());
         let total = texts.len();
+        // Texts embedded by this ingest: a text is embedded once however many chunks hold it (Turner's blank
+        // sketchbook pages, hundreds of records, have chunks of one text).
+        let mut fresh: HashMap<&str, Vec<f32>> = HashMap::new();
         for group in texts.chunks(EMBED_GROUP) {
-            let missing: Vec<&str> =
-                group.iter().flatten().map(String::as_str).filter(|t| !known.contains_key(t)).collect();
+            let mut missing: Vec<&str> = Vec::new();
+            let mut asked: HashSet<&str> = HashSet::new();
+            for text in group.iter().flatten().map(String::as_str) {
+                if !known.contains_key(text) && !fresh.contains_key(text) && asked.insert(text) {
+                    missing.push(text);
+                }
+            }
             let computed = self.embedder.embed_bulk(&missing)?;
             if computed.len() != missing.len() {
                 return Err(ModelError::Inference(format!("{} vectors for {} texts", computed.len(), missing.len())).into());
             }
-            let fresh: HashMap<&str, Vec<f32>> = missing.into_iter().zip(computed).collect();
+            report.chunks_embedded += missing.len();
+            fresh.extend(missing.into_iter().zip(computed));
             for record_texts in group {
                 let mut vectors = Vec::with_capacity(record_texts.len());
                 for text in record_texts {
                     if let Some(v) = known.get(text.as_str()) {
-                        report.chunks_reused += 1;
                         vectors.push(v.to_vec());
                     } else if let Some(v) = fresh.get(text.as_str()) {
-                        report.chunks_embedded += 1;
                         vectors.push(v.clone());
                     }
                 }
@@ -235,6 +245,8 @@ impl Ingestor<'_> {
             }
             progress(new_vectors.len(), total);
         }
+        report.chunks_reused = new_vectors.iter().map(Vec::len).sum::<usize>() - report.chunks_embedded;
+        drop(fresh);
         drop(known);
         report.timings.embed = t.elapsed();
         fault_point("embedded");

@@ -1,11 +1,13 @@
 //! GET /api/map: the map of the served generation (`retrieve::map`), computed in the background the
-//! first time it is asked for when `curator map` has not cached it, and kept in memory while that
-//! generation is served.
+//! first time it is asked for when `curator map` has not cached it (202 Accepted until it is ready), and
+//! kept in memory while that generation is served.
 
 use std::sync::{Arc, Mutex};
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
@@ -30,18 +32,18 @@ struct MapState {
 }
 
 impl Maps {
-    /// The map of `generation`: from memory, from its cache file, or, when neither has it, Busy while a
+    /// The map of `generation`: from memory or from its cache file; when neither has it, None while a
     /// background thread computes it.
-    fn get(&self, generation: &Arc<Generation>, hnsw: &crate::config::HnswSettings) -> Result<Arc<CollectionMap>, AppError> {
+    fn get(&self, generation: &Arc<Generation>, hnsw: &crate::config::HnswSettings) -> Result<Option<Arc<CollectionMap>>, AppError> {
         let name = generation_name(&generation.dir);
         let lock = || self.state.lock().map_err(|_| AppError::Internal("map lock poisoned".into()));
         {
             let state = lock()?;
             if let Some(ready) = state.ready.as_ref().filter(|m| m.generation == name) {
-                return Ok(Arc::clone(ready));
+                return Ok(Some(Arc::clone(ready)));
             }
             if state.computing.as_deref() == Some(name.as_str()) {
-                return Err(busy());
+                return Ok(None);
             }
         }
         // Read before a failure is told: `curator map` may have written it since.
@@ -50,14 +52,14 @@ impl Maps {
             let mut state = lock()?;
             state.ready = Some(Arc::clone(&cached));
             state.failed = None;
-            return Ok(cached);
+            return Ok(Some(cached));
         }
         let mut state = lock()?;
         if let Some((_, why)) = state.failed.as_ref().filter(|(g, _)| *g == name) {
             return Err(AppError::Internal(format!("the map of this index could not be computed ({why}); `curator map` says why")));
         }
         if state.computing.is_some() {
-            return Err(busy());
+            return Ok(None);
         }
         state.computing = Some(name.clone());
         drop(state);
@@ -89,13 +91,12 @@ impl Maps {
                 }
             }
         });
-        Err(busy())
+        Ok(None)
     }
 }
 
-fn busy() -> AppError {
-    AppError::Busy("the map of this index is being computed (every record placed by its embedding); try again in a minute".into())
-}
+/// Seconds the page (or a client) waits before asking again for a map being computed.
+const RETRY_AFTER_SECONDS: &str = "5";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,14 +106,20 @@ pub struct MapQuery {
 }
 
 /// GET /api/map?projection=umap|pca: every record's place (integers 0..=65535 on each axis), source and
-/// group, and each group's label, size and centre. UMAP by default when the collection has one.
-pub async fn map(State(state): State<Arc<AppState>>, query: Result<Query<MapQuery>, QueryRejection>) -> Result<Json<serde_json::Value>, AppError> {
+/// group, and each group's label, size and centre. UMAP by default when the collection has one. While the
+/// map is being computed: 202 Accepted with Retry-After (the request started the work, or it is under way).
+pub async fn map(State(state): State<Arc<AppState>>, query: Result<Query<MapQuery>, QueryRejection>) -> Result<Response, AppError> {
     let Query(MapQuery { projection }) = query.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let generation = state.generation()?;
     let worker = Arc::clone(&state);
-    let collection = tokio::task::spawn_blocking(move || worker.maps.get(&generation, &worker.curator.settings.hnsw))
+    let Some(collection) = tokio::task::spawn_blocking(move || worker.maps.get(&generation, &worker.curator.settings.hnsw))
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))??;
+        .map_err(|e| AppError::Internal(e.to_string()))??
+    else {
+        let body = serde_json::json!({ "status": "computing",
+            "message": "the map of this index is being computed (every record placed by its embedding); ask again in a few seconds" });
+        return Ok((StatusCode::ACCEPTED, [(header::RETRY_AFTER, RETRY_AFTER_SECONDS)], Json(body)).into_response());
+    };
     let projection = projection.unwrap_or(if collection.umap.is_some() { Projection::Umap } else { Projection::Pca });
     let layout = collection.layout(projection).ok_or_else(|| {
         AppError::BadRequest(format!("this collection has {} records, too few for a UMAP layout: ask for projection=pca", collection.ids.len()))
@@ -147,5 +154,6 @@ pub async fn map(State(state): State<Arc<AppState>>, query: Result<Query<MapQuer
         "source": collection.source,
         "cluster": collection.cluster,
         "clusters": clusters,
-    })))
+    }))
+    .into_response())
 }

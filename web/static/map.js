@@ -66,7 +66,9 @@
   function draw() {
     if (!map) return;
     context.clearRect(0, 0, canvas.width, canvas.height);
-    context.globalAlpha = highlighted.length || selected >= 0 || placed ? 0.25 : 0.6;
+    context.globalAlpha = highlighted.length || selected >= 0 || placed ? 0.35 : 0.7;
+    // Points large enough to see in a small collection, small enough not to hide each other in a large one.
+    const size = map.ids.length > 5000 ? 2 : 5;
     // One fill colour at a time: switching it for each of 75,000 points is what makes a canvas slow.
     const byColour = new Map();
     for (let i = 0; i < map.ids.length; i++) {
@@ -76,7 +78,7 @@
     }
     for (const [colour, points] of byColour) {
       context.fillStyle = colour;
-      for (const i of points) context.fillRect(px(map.x[i]) - 1, py(map.y[i]) - 1, 2, 2);
+      for (const i of points) context.fillRect(px(map.x[i]) - size / 2, py(map.y[i]) - size / 2, size, size);
     }
     context.globalAlpha = 1;
     if (labelsBox.checked && colourSelect.value === "cluster") {
@@ -138,14 +140,23 @@
 
   async function load(projection) {
     const url = "/api/map" + (projection ? "?projection=" + encodeURIComponent(projection) : "");
+    let response;
     try {
-      map = await fetchJson(url);
+      response = await fetch(url);
+      if (!response.ok) throw await refusal(response);
     } catch (error) {
       status.textContent = error.message;
-      // Being computed: ask again shortly.
-      if (error.status === 503) setTimeout(() => load(projection), 5000);
       return;
     }
+    const body = await response.json();
+    // 202: being computed; ask again when the server says to.
+    if (response.status === 202) {
+      status.textContent = body.message;
+      const seconds = Number(response.headers.get("Retry-After")) || 5;
+      setTimeout(() => load(projection), seconds * 1000);
+      return;
+    }
+    map = body;
     index = new Map(map.ids.map((id, i) => [id, i]));
     buildGrid();
     projectionSelect.replaceChildren(...map.projections.map((p) => {
