@@ -2,7 +2,7 @@
 //!
 //! Data flow: records -> diff against the current generation (by content hash) -> chunks of the added and
 //! changed records -> vectors (reused for chunk texts the previous generation already embedded, computed
-//! once for each other distinct text) -> text index and vector index updated on top of copies of the previous ones -> a new
+//! once for each other distinct text of the generation) -> text index and vector index updated on top of copies of the previous ones -> a new
 //! generation, switched to atomically. Unchanged input writes nothing.
 
 pub mod chunk;
@@ -68,7 +68,8 @@ pub struct IngestReport {
     pub not_found: Vec<String>,
     /// Ids given more than once in this ingest; the first record with each id was kept.
     pub duplicate_ids: Vec<String>,
-    /// Distinct chunk texts run through the embedding model.
+    /// Distinct chunk texts run through the embedding model (per generation written; a stepped ingest
+    /// sums its steps).
     pub chunks_embedded: usize,
     /// Chunks whose text had a vector already: from the previous generation, or embedded earlier in this
     /// ingest for another chunk of the same text.
@@ -215,8 +216,9 @@ impl Ingestor<'_> {
         }
         let mut new_vectors: Vec<Vec<Vec<f32>>> = Vec::with_capacity(texts.len());
         let total = texts.len();
-        // Texts embedded by this ingest: a text is embedded once however many chunks hold it (Turner's blank
-        // sketchbook pages, hundreds of records, have chunks of one text).
+        // Texts embedded for this generation: a text is embedded once however many chunks hold it (Turner's
+        // blank sketchbook pages, hundreds of records, have chunks of one text). A stepped ingest keeps
+        // this per step.
         let mut fresh: HashMap<&str, Vec<f32>> = HashMap::new();
         for group in texts.chunks(EMBED_GROUP) {
             let mut missing: Vec<&str> = Vec::new();

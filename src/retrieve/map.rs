@@ -258,9 +258,11 @@ fn umap_layout(vectors: &[Vec<f32>], pca: &Layout, hnsw: &HnswSettings) -> Layou
         for col in 0..NEIGHBOURS {
             // The graph found fewer than asked (unreachable points, many identical vectors): umap-rs skips
             // an index past the last record (a repeated one would break its sparse matrix).
+            // Its distance repeats the last one found: umap-rs still averages the row's distances when it
+            // fits the record's bandwidth, and a huge one would flatten all its edges' weights.
             let (id, distance) = match found.get(col) {
                 Some(&(id, cosine)) => (id, (1.0 - cosine).max(0.0)),
-                None => (u32::MAX, f32::MAX),
+                None => (u32::MAX, found.last().map_or(0.0, |&(_, cosine)| (1.0 - cosine).max(0.0))),
             };
             knn_indices[(i, col)] = id;
             knn_dists[(i, col)] = distance;
@@ -282,8 +284,9 @@ fn umap_layout(vectors: &[Vec<f32>], pca: &Layout, hnsw: &HnswSettings) -> Layou
 /// UMAP's layout step (umap-learn's `optimize_layout_euclidean`, one thread, from a fixed seed, so the same
 /// graph gives the same layout): each edge pulls its ends together as often as its weight says, and each
 /// pull comes with five pushes away from random records, for `epochs` rounds at a falling learning rate.
-/// umap-rs's own layout step is not used: in 0.4.5 it divides the gradient by an extra factor of the
-/// squared distance, and `umap_keeps_each_record_beside_its_own_group` fails with it.
+/// umap-rs's own layout step is not used: in 0.4.5 the denominator of both its pull and its push is
+/// a·d²^(b+1) + 1 where umap-learn's is a·d²^b + 1, and `umap_keeps_each_record_beside_its_own_group`
+/// fails with it.
 fn umap_sgd(mut y: Vec<[f32; 2]>, edges: &[(usize, usize, f32)], a: f32, b: f32, epochs: usize) -> Vec<[f32; 2]> {
     const NEGATIVE_SAMPLES: f64 = 5.0;
     const CLIP: f32 = 4.0;
@@ -322,10 +325,13 @@ fn umap_sgd(mut y: Vec<[f32; 2]>, edges: &[(usize, usize, f32)], a: f32, b: f32,
                     continue;
                 }
                 let d2 = (y[j][0] - y[other][0]).powi(2) + (y[j][1] - y[other][1]).powi(2);
-                let push = if d2 > 0.0 { 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0)) } else { 0.0 };
+                // Two records in one place (identical vectors start there) stay together, as in umap-learn.
+                if d2 <= 0.0 {
+                    continue;
+                }
+                let push = 2.0 * b / ((0.001 + d2) * (a * d2.powf(b) + 1.0));
                 for axis in 0..2 {
-                    let step = if push > 0.0 { clip(push * (y[j][axis] - y[other][axis])) } else { CLIP };
-                    y[j][axis] += step * alpha;
+                    y[j][axis] += clip(push * (y[j][axis] - y[other][axis])) * alpha;
                 }
             }
             next_negative[e] += pushes as f64 * every_negative[e];

@@ -141,14 +141,15 @@
   async function load(projection) {
     const url = "/api/map" + (projection ? "?projection=" + encodeURIComponent(projection) : "");
     let response;
+    let body;
     try {
       response = await fetch(url);
       if (!response.ok) throw await refusal(response);
+      body = await response.json();
     } catch (error) {
       status.textContent = error.message;
       return;
     }
-    const body = await response.json();
     // 202: being computed; ask again when the server says to.
     if (response.status === 202) {
       status.textContent = body.message;
