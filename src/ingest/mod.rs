@@ -2,8 +2,8 @@
 //!
 //! Data flow: records -> diff against the current generation (by content hash) -> chunks of the added and
 //! changed records -> vectors (reused for chunk texts the previous generation already embedded, computed
-//! once for each other distinct text of the generation) -> text index and vector index updated on top of copies of the previous ones -> a new
-//! generation, switched to atomically. Unchanged input writes nothing.
+//! once for each other distinct text of the generation) -> text index and vector index updated on top of
+//! copies of the previous ones -> a new generation, switched to atomically. Unchanged input writes nothing.
 
 pub mod chunk;
 
@@ -217,7 +217,7 @@ impl Ingestor<'_> {
         let mut new_vectors: Vec<Vec<Vec<f32>>> = Vec::with_capacity(texts.len());
         let total = texts.len();
         // Texts embedded for this generation: a text is embedded once however many chunks hold it (Turner's
-        // blank sketchbook pages, hundreds of records, have chunks of one text). A stepped ingest keeps
+        // blank sketchbook pages, many records, have chunks of one text). A stepped ingest keeps
         // this per step.
         let mut fresh: HashMap<&str, Vec<f32>> = HashMap::new();
         for group in texts.chunks(EMBED_GROUP) {

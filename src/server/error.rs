@@ -38,8 +38,9 @@ pub enum AppError {
     Internal(String),
 }
 
-/// Seconds a client is told to wait when the answer queue or the server is full.
-const RETRY_AFTER_SECONDS: &str = "5";
+/// Seconds a client is told to wait when the answer queue or the server is full, or a map is being
+/// computed (`server::map`).
+pub(crate) const RETRY_AFTER_SECONDS: &str = "5";
 
 impl AppError {
     pub fn status(&self) -> StatusCode {

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use super::error::RETRY_AFTER_SECONDS;
 use super::{AppError, AppState};
 use crate::index::{generation_name, Generation};
 use crate::retrieve::map::{self, CollectionMap, Projection, COORDINATE_SCALE};
@@ -94,9 +95,6 @@ impl Maps {
         Ok(None)
     }
 }
-
-/// Seconds the page (or a client) waits before asking again for a map being computed.
-const RETRY_AFTER_SECONDS: &str = "5";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
