@@ -812,7 +812,7 @@ fn ingest(curator: Curator, paths: &[PathBuf], options: &IngestOptions, yes: boo
     }
     println!(
         "read {read} records in {:.1}s, skipped {} rows; added {}, updated {}, unchanged {}{}; \
-         embedded {} chunks (the rest had a vector: {}){}; {:.1}s in all",
+         embedded {} distinct chunk texts, reused a vector for {} chunks{}; {:.1}s in all",
         read_time.as_secs_f64(),
         outcome.skipped.len(),
         report.added,

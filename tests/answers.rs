@@ -115,6 +115,39 @@ fn a_heading_echoed_with_the_full_stop_of_its_id_dropped_still_names_the_record(
 }
 
 #[test]
+fn a_work_dated_or_attributed_by_its_heading_is_supported_whatever_verb_says_so() {
+    // "Homage to Ursonate was created in 1981. [1]" answered "when is Homage to Ursonate from" with the
+    // heading's date, and the check took "created" for a claim the record's text does not hold.
+    let dir = tempfile::tempdir().unwrap();
+    let curator = sample_curator(dir.path(), &[]);
+    let sources = [source("Medium: Oil on canvas. A kitchen maid pours milk from an earthenware jug into a bowl.")];
+    let mut checker = SupportChecker::new("When is The Milkmaid from?", &sources, &curator.embedder, SUPPORT);
+    for sentence in ["The Milkmaid was created in 1658", "The Milkmaid was made by Johannes Vermeer in 1657", "It was completed in 1658"] {
+        let checked = checker.check(sentence, &[1]).unwrap();
+        assert_eq!(checked.support, Support::Supported, "{checked:?}");
+    }
+    // The verb restates the heading's fact only: a date or a place the record does not hold stays unsupported.
+    for sentence in ["The Milkmaid was created in 1665", "The Milkmaid was created in Delft in 1658", "The Milkmaid was created"] {
+        let checked = checker.check(sentence, &[1]).unwrap();
+        assert_eq!(checked.support, Support::Unsupported, "{checked:?}");
+    }
+}
+
+#[test]
+fn a_sentence_that_says_the_question_back_in_another_inflection_makes_no_claim() {
+    // A picture question let through by the gate was answered "A group of people stands next to [1].":
+    // "stands" is the question's "stand".
+    let dir = tempfile::tempdir().unwrap();
+    let curator = sample_curator(dir.path(), &[]);
+    let sources = [source("A kitchen maid pours milk from an earthenware jug into a bowl.")];
+    let mut checker = SupportChecker::new("What does a group of people stand next to?", &sources, &curator.embedder, SUPPORT);
+    let echo = checker.check("A group of people stands next to", &[1]).unwrap();
+    assert_eq!(echo.support, Support::NoClaim, "{echo:?}");
+    let claim = checker.check("A group of people stands next to an earthenware jug", &[1]).unwrap();
+    assert_ne!(claim.support, Support::NoClaim, "{claim:?}");
+}
+
+#[test]
 fn a_right_answer_that_says_as_stated_in_its_source_is_supported() {
     // On valid, with one source given, the model wrote "The artist of New Risen Hope is Annie Louisa
     // Swynnerton, as stated in [1]." and the check took "stated" for a claim the record does not hold.
@@ -170,35 +203,38 @@ fn a_sentence_citing_the_neighbouring_source_is_re_pointed_to_the_source_that_sa
     assert!(as_written.model_cited.is_empty());
 }
 
-/// Issue 13.5: when the model itself declined, the answer's JSON said `"abstained": false`. A grammar that
-/// allows only a refusal makes the real model decline.
+/// Issue 13.5: when the model itself declined, the answer's JSON said `"abstained": false`. And an answer
+/// that only says the question back ("The maid pours [1].") answers nothing either. A grammar that allows
+/// only that text makes the real model write it.
 #[test]
-fn a_model_that_declines_is_reported_as_abstained_by_the_model() {
-    let dir = tempfile::tempdir().unwrap();
-    let prompts = dir.path().join("prompts");
-    std::fs::create_dir(&prompts).unwrap();
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, prompts.join(path.file_name().unwrap())).unwrap();
+fn a_model_that_declines_or_says_the_question_back_is_reported_as_abstained_by_the_model() {
+    for (question, written) in [("Who painted The Milkmaid?", "The collection has no record of that [1]."), ("What does the maid pour?", "The maid pours [1].")] {
+        let dir = tempfile::tempdir().unwrap();
+        let prompts = dir.path().join("prompts");
+        std::fs::create_dir(&prompts).unwrap();
+        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, prompts.join(path.file_name().unwrap())).unwrap();
+        }
+        std::fs::write(prompts.join("answer.gbnf.j2"), format!("root ::= {written:?}\n")).unwrap();
+        let mut curator = sample_curator(
+            dir.path(),
+            &[
+                ("CURATOR_GENERATION_MODEL", common::TINY_LLM),
+                ("CURATOR_ANSWER_ABSTAIN_BELOW_DENSE", "0"),
+                ("CURATOR_PATHS_PROMPT_DIR", prompts.to_str().unwrap()),
+            ],
+        );
+        curator.load_llm().expect("the tiny test model (scripts/fetch-models.sh llm-tiny)");
+        let generation = curator.load_generation().unwrap();
+        let request = AskRequest { question: question.into(), k: Some(2), ..Default::default() };
+        let answer = curator.ask(&generation, &request, &mut |_| true).unwrap();
+        assert!(answer.generation.is_some(), "the model was called: {answer:?}");
+        assert_eq!(answer.answer, written);
+        assert!(answer.abstained, "{answer:?}");
+        assert_eq!(answer.declined_by.as_deref(), Some("model"));
+        assert!(!answer.closest.is_empty(), "a decline offers the records that came closest");
     }
-    std::fs::write(prompts.join("answer.gbnf.j2"), "root ::= \"The collection has no record of that [1].\"\n").unwrap();
-    let mut curator = sample_curator(
-        dir.path(),
-        &[
-            ("CURATOR_GENERATION_MODEL", common::TINY_LLM),
-            ("CURATOR_ANSWER_ABSTAIN_BELOW_DENSE", "0"),
-            ("CURATOR_PATHS_PROMPT_DIR", prompts.to_str().unwrap()),
-        ],
-    );
-    curator.load_llm().expect("the tiny test model (scripts/fetch-models.sh llm-tiny)");
-    let generation = curator.load_generation().unwrap();
-    let request = AskRequest { question: "Who painted The Milkmaid?".into(), k: Some(2), ..Default::default() };
-    let answer = curator.ask(&generation, &request, &mut |_| true).unwrap();
-    assert!(answer.generation.is_some(), "the model was called: {answer:?}");
-    assert_eq!(answer.answer, "The collection has no record of that [1].");
-    assert!(answer.abstained, "{answer:?}");
-    assert_eq!(answer.declined_by.as_deref(), Some("model"));
-    assert!(!answer.closest.is_empty(), "a decline offers the records that came closest");
 }
 
 #[test]

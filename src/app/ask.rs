@@ -87,7 +87,8 @@ pub struct Answer {
     /// The answer as shown, citations to sources that were not given removed.
     pub answer: String,
     /// True when the answer declines: retrieval found nothing relevant enough (the model was not asked),
-    /// or the model said the sources do not answer it.
+    /// or nothing the model wrote states anything (it said the sources do not answer, or said the question
+    /// back).
     pub abstained: bool,
     /// Who declined: "gate" (the answer gate, before the model), "relevance" (the threshold, when no gate is
     /// fitted) or "model"; None when answered.
@@ -307,7 +308,9 @@ impl Curator {
         answer.answer = citations::with_repaired_markers(&answer.answer, &checked);
         answer.sentences = checked;
         answer.citations = best_citation_per_source(&answer.sentences);
-        if !answer.sentences.is_empty() && answer.sentences.iter().all(|s| citations::is_refusal(&s.text)) {
+        // An answer none of whose sentences states anything (a refusal, or the question said back: "A group
+        // of people stands next to [1].") does not answer: it is a decline by the model.
+        if !answer.sentences.is_empty() && answer.sentences.iter().all(|s| s.support == Support::NoClaim) {
             answer.abstained = true;
             answer.declined_by = Some("model".into());
             answer.closest = search.hits.iter().take(CLOSEST_SHOWN).map(closest_record).collect();

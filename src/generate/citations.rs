@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 
+use rust_stemmers::{Algorithm, Stemmer};
 use serde::{Deserialize, Serialize};
 
 use crate::embed::{cosine, Embedder};
@@ -273,6 +274,13 @@ const STOPWORDS: &[&str] = &[
     "stated", "evidenced", "mentioned", "indicated",
 ];
 
+/// Verbs that say a work was made. Beside the heading's maker or date ("was painted by Vermeer", "was
+/// created in 1981") they restate the heading's fact and need no other support.
+const MAKING_VERBS: &[&str] = &[
+    "made", "created", "painted", "drawn", "produced", "executed", "completed", "finished", "dated", "engraved",
+    "etched", "printed", "sculpted", "carved", "photographed", "designed", "published", "exhibited",
+];
+
 /// Lower-case words that carry content: longer than two letters and not a stopword, or any number.
 pub fn content_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
@@ -324,14 +332,17 @@ struct SourceSupport {
 
 /// Checks an answer's sentences against the sources they cite, one at a time as they are written.
 ///
-/// Neither the question's own words nor the record's title and id count as support: a sentence that only
-/// repeats them states nothing the source was needed for. A sentence whose numbers or names are not in
+/// Neither the question's own words (in any inflection: "stands" echoes "stand") nor the record's title
+/// and id count as support: a sentence that only repeats them states nothing the source was needed for. A sentence whose numbers or names are not in
 /// the cited source is unsupported.
 pub struct SupportChecker<'a> {
     sources: &'a [Source],
     embedder: &'a Embedder,
     thresholds: Thresholds,
-    question_words: HashSet<String>,
+    /// Stems of the question's content words: a sentence word of the same stem ("stands" for "stand")
+    /// echoes the question.
+    question_stems: HashSet<String>,
+    stemmer: Stemmer,
     support: Vec<SourceSupport>,
     repair: bool,
 }
@@ -360,7 +371,9 @@ impl<'a> SupportChecker<'a> {
                 SourceSupport { text_words: words_of(&source.text), heading_facts: words_of(&facts), shown, label_words, sentences, vectors: None }
             })
             .collect();
-        SupportChecker { sources, embedder, thresholds, question_words: words_of(question), support, repair: false }
+        let stemmer = Stemmer::create(Algorithm::English);
+        let question_stems = content_words(question).iter().map(|w| stemmer.stem(w).into_owned()).collect();
+        SupportChecker { sources, embedder, thresholds, question_stems, stemmer, support, repair: false }
     }
 
     /// Re-points a sentence none of whose cited sources supports it to a given source that does (see
@@ -374,8 +387,8 @@ impl<'a> SupportChecker<'a> {
     pub fn check(&mut self, text: &str, numbers: &[usize]) -> Result<CheckedSentence, ModelError> {
         let words = content_words(text);
         let claim = Claim {
-            new_words: words.iter().filter(|w| !self.question_words.contains(*w)).cloned().collect(),
-            facts: checkable_facts(text).into_iter().filter(|f| !self.question_words.contains(f)).collect(),
+            new_words: words.iter().filter(|w| !self.echoes_question(w)).cloned().collect(),
+            facts: checkable_facts(text).into_iter().filter(|f| !self.echoes_question(f)).collect(),
         };
         // Numbers outside 1..=k were removed before; a stray one is skipped, never indexed.
         let cited: Vec<usize> = numbers.iter().copied().filter(|n| (1..=self.sources.len()).contains(n)).collect();
@@ -424,6 +437,10 @@ impl<'a> SupportChecker<'a> {
         Ok(CheckedSentence { text: text.to_string(), support, citations, model_cited })
     }
 
+    fn echoes_question(&self, word: &str) -> bool {
+        self.question_stems.contains(self.stemmer.stem(word).as_ref())
+    }
+
     /// How well source `number` supports a sentence that makes `claim` and embeds as `sentence_vector`.
     fn judge(&mut self, number: usize, claim: &Claim, sentence_vector: &[f32]) -> Result<Citation, ModelError> {
         let at = number - 1;
@@ -435,8 +452,14 @@ impl<'a> SupportChecker<'a> {
         // The claim: what the sentence says beyond the question and the record's title and id.
         let said: Vec<&String> = claim.new_words.iter().filter(|w| !support.label_words.contains(*w)).collect();
         // The heading's maker and date answer "who" and "when"; beside any other claim they are an echo of
-        // the heading, and the rest must be in the record's text.
-        let beyond_heading: Vec<&String> = said.iter().copied().filter(|w| !support.heading_facts.contains(*w)).collect();
+        // the heading, and the rest must be in the record's text. A verb of making beside them only says
+        // how the heading's fact relates to the work.
+        let states_heading_fact = said.iter().any(|w| support.heading_facts.contains(*w));
+        let beyond_heading: Vec<&String> = said
+            .iter()
+            .copied()
+            .filter(|w| !support.heading_facts.contains(*w) && !(states_heading_fact && MAKING_VERBS.contains(&w.as_str())))
+            .collect();
         let lexical = if said.is_empty() {
             0.0
         } else if beyond_heading.is_empty() {
