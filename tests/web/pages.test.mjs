@@ -140,8 +140,9 @@ test("ask: the answer streams, its chips show a hover card and open the record w
 
 test("ask: a re-pointed citation is drawn apart and its card names the number the model wrote", async () => {
   // The server's own stream, with its first sentence marked as re-pointed from a number the model wrote,
-  // as the server marks one: supported by the source it now cites (which answer gets re-pointed depends
-  // on the model; how the page shows one does not).
+  // as the server marks one: supported by the source it now cites, and no other sentence re-pointed
+  // (which sentences the server re-points depends on what the model wrote; how the page shows one does
+  // not).
   const page = await openPage();
   await page.route("**/api/ask/stream", async (route) => {
     const response = await route.fetch();
@@ -155,11 +156,13 @@ test("ask: a re-pointed citation is drawn apart and its card names the number th
       const data = block.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).replace(/^ /, "")).join("\n");
       if (name === "sentence") {
         const event = JSON.parse(data);
+        event.sentence.model_cited = [];
         if (event.index === 0 && event.sentence.citations.length) repointed(event.sentence);
         return "event: sentence\ndata: " + JSON.stringify(event);
       }
       if (name === "answer") {
         const answer = JSON.parse(data);
+        for (const sentence of answer.sentences) sentence.model_cited = [];
         if (answer.sentences.length && answer.sentences[0].citations.length) repointed(answer.sentences[0]);
         return "event: answer\ndata: " + JSON.stringify(answer);
       }
