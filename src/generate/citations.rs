@@ -333,8 +333,8 @@ struct SourceSupport {
 /// Checks an answer's sentences against the sources they cite, one at a time as they are written.
 ///
 /// Neither the question's own words (in any inflection: "stands" echoes "stand") nor the record's title
-/// and id count as support: a sentence that only repeats them states nothing the source was needed for. A sentence whose numbers or names are not in
-/// the cited source is unsupported.
+/// and id count as support: a sentence that only repeats them states nothing the source was needed for.
+/// A sentence whose numbers or names are not in the cited source is unsupported.
 pub struct SupportChecker<'a> {
     sources: &'a [Source],
     embedder: &'a Embedder,
