@@ -83,6 +83,7 @@ pub struct RetrievalSettings {
     pub years_from_query: bool,
     pub diversify: bool,
     pub maker_boost: f32,
+    pub bm25_drop_stopwords: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -252,13 +252,15 @@ impl Curator {
             years_from_query: self.settings.retrieval.years_from_query,
             diversify: self.settings.retrieval.diversify,
             maker_boost: self.settings.retrieval.maker_boost,
+            bm25_drop_stopwords: self.settings.retrieval.bm25_drop_stopwords,
         }
     }
 
-    /// What an answer and the answer gate retrieve: hybrid, as `request` would, undiversified and without
-    /// the maker boost (the gate was fitted on lists made without them).
+    /// What an answer and the answer gate retrieve: hybrid, as `request` would, undiversified, without the
+    /// maker boost and with every word of the question in the BM25 query (the gate was fitted on lists
+    /// made so).
     pub fn answer_request(&self, query: &str, k: Option<usize>, filters: Filters) -> SearchRequest {
-        SearchRequest { diversify: false, maker_boost: 0.0, ..self.request(query, Mode::Hybrid, k, filters) }
+        SearchRequest { diversify: false, maker_boost: 0.0, bm25_drop_stopwords: false, ..self.request(query, Mode::Hybrid, k, filters) }
     }
 
     /// The evidence `records` records may give the model, as `answer` settings say.

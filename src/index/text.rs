@@ -104,6 +104,37 @@ pub fn plain_text_query(query: &str) -> String {
     out.join(" ")
 }
 
+/// English function words and question words, lower-case: Lucene's English stop set and the words
+/// questions are asked with.
+const QUERY_STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
+    "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
+    "will", "with", "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "were", "did",
+    "does", "do", "has", "have", "had", "been",
+];
+
+/// `plain` (a query `plain_text_query` has made safe) without its stopwords, outside quoted phrases and
+/// field prefixes; unchanged when nothing else would be left.
+pub fn without_stopwords(plain: &str) -> String {
+    let mut kept = Vec::new();
+    let mut in_phrase = false;
+    for token in plain.split_whitespace() {
+        let quotes = token.matches('"').count();
+        let word = token.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+        let stopword = !in_phrase && quotes == 0 && !token.contains(':') && QUERY_STOPWORDS.contains(&word.as_str());
+        if !stopword {
+            kept.push(token);
+        }
+        if quotes % 2 == 1 {
+            in_phrase = !in_phrase;
+        }
+    }
+    if kept.iter().all(|t| t.trim_matches(|c: char| !c.is_alphanumeric()).is_empty()) {
+        return plain.to_string();
+    }
+    kept.join(" ")
+}
+
 fn terms(analyzer: &mut TextAnalyzer, text: &str) -> std::collections::HashSet<String> {
     let mut out = std::collections::HashSet::new();
     let mut stream = analyzer.token_stream(text);
@@ -191,8 +222,12 @@ impl TextIndex {
     /// `maker_boost` above 0, a chunk whose record's makers hold words of the query scores their BM25 in
     /// the makers field, times `maker_boost`, on top: "Rembrandt self portrait" prefers Rembrandt's
     /// self-portraits to a pupil's whose text names him.
-    pub fn search(&self, query: &str, filters: &Filters, limit: usize, maker_boost: f32) -> Result<Vec<(ChunkId, f32)>, IndexError> {
+    /// With `drop_stopwords`, English function words are left out of the query (unless it has nothing
+    /// else): chunks that repeat a question's "were" and "for" otherwise outscore the one rarer word that
+    /// names the work.
+    pub fn search(&self, query: &str, filters: &Filters, limit: usize, maker_boost: f32, drop_stopwords: bool) -> Result<Vec<(ChunkId, f32)>, IndexError> {
         let plain = plain_text_query(query);
+        let plain = if drop_stopwords { without_stopwords(&plain) } else { plain };
         let (text_query, _unparsed) = self.parser.parse_query_lenient(&plain);
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
         if maker_boost > 0.0 {
@@ -289,4 +324,20 @@ pub fn link_index_files(from: &Path, to: &Path) -> Result<(), IndexError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopwords_are_left_out_of_a_query_but_not_out_of_a_phrase_a_field_or_a_query_of_nothing_else() {
+        let plain = plain_text_query("What materials were used for 'Remagen'?");
+        assert_eq!(without_stopwords(&plain), "materials used 'Remagen'");
+        assert_eq!(without_stopwords("were used for Remagen"), "used Remagen");
+        assert_eq!(without_stopwords("\"The Night Watch\" by Rembrandt"), "\"The Night Watch\" Rembrandt");
+        assert_eq!(without_stopwords("\"the eve of the battle\" of Turner"), "\"the eve of the battle\" Turner");
+        assert_eq!(without_stopwords("title:the Watch"), "title:the Watch");
+        assert_eq!(without_stopwords("To Be or Not"), "To Be or Not");
+    }
 }

@@ -79,6 +79,8 @@ pub struct SearchRequest {
     pub diversify: bool,
     /// Weight of the query's words found in a record's makers, on top of BM25 (see `TextIndex::search`).
     pub maker_boost: f32,
+    /// English function words are left out of the BM25 query (`TextIndex::search`).
+    pub bm25_drop_stopwords: bool,
 }
 
 /// A record's place in one stage's ranking (1-based) and the score that put it there.
@@ -161,8 +163,8 @@ pub fn collapse_to_records(generation: &Generation, chunks: &[(ChunkId, f32)]) -
     out
 }
 
-pub fn bm25(generation: &Generation, query: &str, filters: &Filters, candidates: usize, maker_boost: f32) -> Result<RecordRanking, SearchError> {
-    let chunks = generation.text.search(query, filters, candidates, maker_boost)?;
+pub fn bm25(generation: &Generation, query: &str, filters: &Filters, candidates: usize, request: &SearchRequest) -> Result<RecordRanking, SearchError> {
+    let chunks = generation.text.search(query, filters, candidates, request.maker_boost, request.bm25_drop_stopwords)?;
     Ok(collapse_to_records(generation, &chunks))
 }
 
@@ -225,7 +227,7 @@ pub fn search(
     let filters = &filters;
     let run_bm25 = || -> Result<(RecordRanking, f64), SearchError> {
         let t = Instant::now();
-        let ranking = bm25(generation, query, filters, candidates, request.maker_boost)?;
+        let ranking = bm25(generation, query, filters, candidates, request)?;
         Ok((ranking, ms(t)))
     };
     let run_dense = || -> Result<(RecordRanking, f64, f64), SearchError> {
