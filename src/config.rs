@@ -130,6 +130,9 @@ pub struct AnswerSettings {
     pub max_sentences: usize,
     pub history_budget_tokens: usize,
     pub gate: bool,
+    /// Whether an answer's (and the gate's) BM25 query leaves out stopwords and question words, as
+    /// `retrieval.bm25_drop_stopwords` does for search.
+    pub bm25_drop_stopwords: bool,
     pub abstain_below: f32,
     pub abstain_below_dense: f32,
     pub support_lexical: f32,

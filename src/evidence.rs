@@ -138,6 +138,13 @@ pub fn select(
     if let Some(margin) = margin {
         drop_far_below_best(&mut units, given, margin);
     }
+    // A unit longer than the whole budget could never be chosen: a Tate record's facts line with twenty
+    // subjects is over 100 tokens, and its record (which has no other text) would be given as a bare
+    // heading, its medium unseen. Such a unit is given cut to the budget, as scored whole.
+    for unit in units.iter_mut().filter(|u| u.record < given && u.tokens > budget.tokens) {
+        unit.text = cut_to_tokens(&unit.text, budget.tokens, count_tokens);
+        unit.tokens = count_tokens(&unit.text);
+    }
     let chosen = choose(&units, given, budget.tokens);
     let sources = source_records(&units, &chosen, given, margin.is_some())
         .into_iter()
@@ -199,6 +206,34 @@ fn choose(units: &[Unit], records: usize, budget: usize) -> Vec<usize> {
     chosen
 }
 
+/// The longest run of `text`'s first words that, with "…" after it, counts at most `max_tokens`; `text`
+/// itself when not even its first word fits.
+fn cut_to_tokens(text: &str, max_tokens: usize, count_tokens: &dyn Fn(&str) -> usize) -> String {
+    let mut ends = Vec::new();
+    let mut in_word = false;
+    for (at, c) in text.char_indices() {
+        if c.is_whitespace() && in_word {
+            ends.push(at);
+        }
+        in_word = !c.is_whitespace();
+    }
+    if in_word {
+        ends.push(text.len());
+    }
+    let cut = |words: usize| format!("{} …", text[..ends[words - 1]].trim_end());
+    // Binary search over the number of words kept: counting tokens is monotone in a prefix's length.
+    let (mut fits, mut over) = (0, ends.len() + 1);
+    while over - fits > 1 {
+        let middle = (fits + over) / 2;
+        if count_tokens(&cut(middle)) <= max_tokens {
+            fits = middle;
+        } else {
+            over = middle;
+        }
+    }
+    if fits == 0 { text.to_string() } else { cut(fits) }
+}
+
 /// A record's units in document order; a gap between two is marked with an ellipsis.
 fn join_in_order(units: &[&Unit]) -> String {
     let mut text = String::new();
@@ -219,6 +254,14 @@ mod tests {
 
     fn unit(record: usize, position: usize, tokens: usize, score: f32) -> Unit {
         Unit { record, position, text: format!("r{record}p{position}"), tokens, score }
+    }
+
+    #[test]
+    fn a_unit_longer_than_the_budget_is_cut_between_words_to_fit_it() {
+        let words = |t: &str| t.split_whitespace().count();
+        let facts = "Object: painting. Medium: Oil paint on canvas. Subjects: dock, night, fire.";
+        assert_eq!(cut_to_tokens(facts, 7, &words), "Object: painting. Medium: Oil paint on …");
+        assert_eq!(cut_to_tokens("Unbreakable", 0, &words), "Unbreakable", "nothing fits: left whole, and not chosen");
     }
 
     #[test]

@@ -1017,7 +1017,7 @@ fn gate_train(
         "data": {"aqua": {"file": aqua.display().to_string(), "sha256": sha(aqua)?}, "out_of_collection": written_files,
                  "examples_per_part": counts, "index_generation": generation.manifest.generation, "records": generation.manifest.records},
         "settings": {"l2": l2, "steps": steps, "seed": seed, "sources": curator::gate::RECORDS, "evidence_budget_tokens": answer.evidence_budget_tokens,
-                     "candidates": curator.settings.retrieval.candidates, "rerank_depth": curator.settings.rerank.depth},
+                     "candidates": curator.settings.retrieval.candidates, "rerank_depth": curator.settings.rerank.depth, "bm25_drop_stopwords": answer.bm25_drop_stopwords},
         "scores": parts,
     });
     gate.save(&path)?;

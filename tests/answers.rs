@@ -51,6 +51,40 @@ fn evidence_selection_keeps_the_sentence_that_holds_the_fact() {
 }
 
 #[test]
+fn a_record_whose_only_text_is_longer_than_the_budget_is_given_cut_not_as_a_bare_heading() {
+    // Regression (issue 9): a Tate record's facts line with many subjects passed the 100-token budget, so
+    // nothing of it was given: "What medium is Night Raid on Portsmouth Docks?" was answered from the
+    // heading alone ("... is a painting. [1]").
+    let dir = tempfile::tempdir().unwrap();
+    let curator = Curator::open(common::settings_with(dir.path(), &[])).expect("models (scripts/fetch-models.sh)");
+    let mut records = common::sample_records();
+    let subjects = "England, Hampshire, Portsmouth, air raid, boat, warship, buoy, searchlight, explosion, dock, townscape, dockyard, warehouse, fire, night, fireman";
+    records.push(curator::records::MuseumRecord {
+        id: "sample:night-raid".into(),
+        source: "sample".into(),
+        title: "Night Raid on Portsmouth Docks".into(),
+        makers: vec!["Richard Eurich".into()],
+        date: Some("1941".into()),
+        object_type: Some("painting".into()),
+        medium: Some("Oil paint on canvas".into()),
+        dimensions: Some("support: 787 x 1270 mm frame: 973 x 1484 x 73 mm".into()),
+        subjects: subjects.split(", ").map(String::from).collect(),
+        ..Default::default()
+    });
+    common::ingest(&curator, records);
+    let generation = curator.load_generation().unwrap();
+    let question = "What medium is Night Raid on Portsmouth Docks?";
+    let hits = curator.search(&generation, &curator.answer_request(question, Some(1), Default::default())).unwrap().hits;
+    assert_eq!(hits.first().map(|h| h.record_id.as_str()), Some("sample:night-raid"));
+    let words = |t: &str| t.split_whitespace().count();
+    let budget = Budget { records: 1, tokens: 20, margin: None };
+    let sources = evidence::select(question, &generation, &hits, budget, &Scorer::Embedding(&curator.embedder), &words).unwrap().sources;
+    let text = &sources[0].text;
+    assert!(text.contains("Medium: Oil paint on canvas."), "the medium was not given: {text:?}");
+    assert!(words(text) <= 20, "the cut text passes the budget: {text:?}");
+}
+
+#[test]
 fn the_support_check_marks_a_sentence_with_a_wrong_year_unsupported() {
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
@@ -317,6 +351,29 @@ fn fitted_gate(curator: &Curator) -> curator::gate::Gate {
     questions.extend(written.into_iter().map(|q| ("out-of-collection".to_string(), q)));
     let examples = examples(curator, &generation, &questions, true, &|_, _| {}).unwrap();
     fit(&examples, &examples, "test", 1e-3, 1000).unwrap()
+}
+
+#[test]
+fn a_wrong_records_pair_holds_no_other_work_of_the_gold_records_title() {
+    // Regression (issue 9): the gate's unanswerable "wrong records" pairs took out only the gold record,
+    // so "Who made The Milkmaid?" given another Milkmaid (which answers it) was labelled unanswerable, and
+    // the gate learned to decline titles the collection holds more than once.
+    use curator::eval::gate::wrong_records;
+    let dir = tempfile::tempdir().unwrap();
+    let curator = Curator::open(common::settings_with(dir.path(), &[])).expect("models (scripts/fetch-models.sh)");
+    let mut records = common::sample_records();
+    let milkmaid = records.iter().find(|r| r.id == "sample:milkmaid").expect("the Milkmaid in the sample").clone();
+    records.push(curator::records::MuseumRecord { id: "sample:milkmaid-copy".into(), makers: vec!["After Johannes Vermeer".into()], ..milkmaid });
+    common::ingest(&curator, records);
+    let generation = curator.load_generation().unwrap();
+    let question = "Who made The Milkmaid?";
+    let served = curator.search(&generation, &curator.answer_request(question, Some(5), Default::default())).unwrap().hits;
+    assert!(served.iter().any(|h| h.record_id == "sample:milkmaid-copy"), "the copy is not among the served records: {served:?}");
+    let gold_id = "sample:milkmaid".to_string();
+    let others = wrong_records(&curator, &generation, question, &[&gold_id].into_iter().collect()).unwrap();
+    let ids: Vec<&str> = others.iter().map(|h| h.record_id.as_str()).collect();
+    assert_eq!(ids.len(), curator::gate::RECORDS, "{ids:?}");
+    assert!(ids.iter().all(|id| !id.starts_with("sample:milkmaid")), "a Milkmaid is left among the wrong records: {ids:?}");
 }
 
 #[test]

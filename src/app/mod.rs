@@ -257,10 +257,11 @@ impl Curator {
     }
 
     /// What an answer and the answer gate retrieve: hybrid, as `request` would, undiversified, without the
-    /// maker boost and with every word of the question in the BM25 query (the gate was fitted on lists
-    /// made so).
+    /// maker boost, and with the question's stopwords in the BM25 query or not as `answer` settings say
+    /// (the gate is fitted on lists made so).
     pub fn answer_request(&self, query: &str, k: Option<usize>, filters: Filters) -> SearchRequest {
-        SearchRequest { diversify: false, maker_boost: 0.0, bm25_drop_stopwords: false, ..self.request(query, Mode::Hybrid, k, filters) }
+        let bm25_drop_stopwords = self.settings.answer.bm25_drop_stopwords;
+        SearchRequest { diversify: false, maker_boost: 0.0, bm25_drop_stopwords, ..self.request(query, Mode::Hybrid, k, filters) }
     }
 
     /// The evidence `records` records may give the model, as `answer` settings say.
@@ -314,7 +315,15 @@ fn load_gate(models: &ModelCache, settings: &Settings, key: &str, on_disk: &mut 
     }
     match Gate::load(&path) {
         Ok(gate) => {
-            let status = format!("answer gate on: {} (threshold {:.3})", path.display(), gate.threshold);
+            let mut status = format!("answer gate on: {} (threshold {:.3})", path.display(), gate.threshold);
+            // A gate fitted on BM25 lists made the other way reads features it was not fitted on.
+            let fitted = gate.manifest["settings"]["bm25_drop_stopwords"].as_bool().unwrap_or(false);
+            if fitted != settings.answer.bm25_drop_stopwords {
+                status.push_str(&format!(
+                    "; it was fitted with answer.bm25_drop_stopwords = {fitted}, which is now {}: `curator gate train` fits it again",
+                    settings.answer.bm25_drop_stopwords
+                ));
+            }
             (Some(gate), status)
         }
         Err(e) => (None, format!("answer gate off: {e}; the relevance threshold decides")),

@@ -7,7 +7,8 @@
 //!   answerable in the reports);
 //! - unanswerable (negative): AQUA picture questions (made from the image, not the text), hand-written
 //!   out-of-collection questions (eval/questions/out-of-collection-*.jsonl), and answerable questions
-//!   given the wrong records (their gold record taken out of the sources).
+//!   given the wrong records (their gold record, and every other work of its title, taken out of the
+//!   sources).
 //!
 //! The gate is fitted on the train part, its threshold chosen on the valid part, and it is reported on
 //! dev and heldout, parts nothing was fitted or chosen on.
@@ -107,14 +108,18 @@ pub fn part_name(part: AquaPart) -> &'static str {
     }
 }
 
-/// Runs each question through the served retrieval and evidence selection. With `wrong_records`, every
-/// other answerable question whose gold record was found is also given the records without it, as an
-/// unanswerable example of kind "wrong-records".
+/// How deep the records of a wrong-records pair are drawn from, so that five are left when the gold
+/// record and the other works of its title are taken out.
+const WRONG_RECORDS_DEPTH: usize = 30;
+
+/// Runs each question through the served retrieval and evidence selection. With `with_wrong_records`, every
+/// other answerable question whose gold record was found is also given the records without it (and
+/// without the other works of its title), as an unanswerable example of kind "wrong-records".
 pub fn examples(
     curator: &Curator,
     generation: &Generation,
     questions: &[(String, Question)],
-    wrong_records: bool,
+    with_wrong_records: bool,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Vec<GateExample>, EvalError> {
     let k = gate::RECORDS;
@@ -133,11 +138,8 @@ pub fn examples(
             features: features(curator, generation, &q.question, &hits)?,
         });
         let every_other = Sha256::digest(q.id.as_bytes())[0] % 2 == 0;
-        if wrong_records && q.answerable && gold_retrieved && every_other {
-            let request = curator.answer_request(&q.question, Some(k + gold.len()), Filters::default());
-            let mut others = curator.search(generation, &request)?.hits;
-            others.retain(|h| !gold.contains(&h.record_id));
-            others.truncate(k);
+        if with_wrong_records && q.answerable && gold_retrieved && every_other {
+            let others = wrong_records(curator, generation, &q.question, &gold)?;
             out.push(GateExample {
                 id: format!("{}:wrong-records", q.id),
                 kind: "wrong-records".into(),
@@ -150,6 +152,20 @@ pub fn examples(
     }
     progress(questions.len(), questions.len());
     Ok(out)
+}
+
+/// The records the question is given in a wrong-records pair: the served ones without the gold records
+/// and without any other work of a gold record's title. Another "Distant Ships" answers "who made Distant
+/// Ships?" as well as the gold one does, and a pair labelled unanswerable must not hold a record that
+/// answers the question.
+pub fn wrong_records(curator: &Curator, generation: &Generation, question: &str, gold: &HashSet<&String>) -> Result<Vec<crate::retrieve::Hit>, EvalError> {
+    let title_of = |id: &String| generation.store.get(id).map(|s| s.record.title.trim().to_lowercase());
+    let gold_titles: HashSet<String> = gold.iter().filter_map(|id| title_of(id)).collect();
+    let request = curator.answer_request(question, Some(WRONG_RECORDS_DEPTH), Filters::default());
+    let mut others = curator.search(generation, &request)?.hits;
+    others.retain(|h| !gold.contains(&h.record_id) && !title_of(&h.record_id).is_some_and(|t| gold_titles.contains(&t)));
+    others.truncate(gate::RECORDS);
+    Ok(others)
 }
 
 /// The gate's features for `hits`, with evidence scored exactly as `Curator::ask` scores it.

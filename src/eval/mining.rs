@@ -58,6 +58,9 @@ pub fn mine(
         // The first stage's list, as the reranker will be given it: an installed reranker must not pick
         // the negatives its successor learns from.
         request.rerank = None;
+        // Every word of the question, whatever `answer.bm25_drop_stopwords` says: the installed reranker
+        // was trained on negatives mined so, and its manifest's data checksum must still describe them.
+        request.bm25_drop_stopwords = false;
         let response = match curator.search(generation, &request) {
             Ok(r) => r,
             Err(SearchError::EmptyQuery) => continue,
