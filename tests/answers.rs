@@ -12,8 +12,15 @@ use curator::generate::{Source, Support};
 use curator::retrieve::Mode;
 
 fn sample_curator(dir: &std::path::Path, overrides: &[(&str, &str)]) -> Curator {
+    sample_curator_with(dir, overrides, Vec::new())
+}
+
+/// A curator over the sample records and `more`.
+fn sample_curator_with(dir: &std::path::Path, overrides: &[(&str, &str)], more: Vec<curator::records::MuseumRecord>) -> Curator {
     let curator = Curator::open(common::settings_with(dir, overrides)).expect("models (scripts/fetch-models.sh)");
-    common::ingest(&curator, common::sample_records());
+    let mut records = common::sample_records();
+    records.extend(more);
+    common::ingest(&curator, records);
     curator
 }
 
@@ -56,10 +63,8 @@ fn a_record_whose_only_text_is_longer_than_the_budget_is_given_cut_not_as_a_bare
     // nothing of it was given: "What medium is Night Raid on Portsmouth Docks?" was answered from the
     // heading alone ("... is a painting. [1]").
     let dir = tempfile::tempdir().unwrap();
-    let curator = Curator::open(common::settings_with(dir.path(), &[])).expect("models (scripts/fetch-models.sh)");
-    let mut records = common::sample_records();
     let subjects = "England, Hampshire, Portsmouth, air raid, boat, warship, buoy, searchlight, explosion, dock, townscape, dockyard, warehouse, fire, night, fireman";
-    records.push(curator::records::MuseumRecord {
+    let night_raid = curator::records::MuseumRecord {
         id: "sample:night-raid".into(),
         source: "sample".into(),
         title: "Night Raid on Portsmouth Docks".into(),
@@ -70,8 +75,8 @@ fn a_record_whose_only_text_is_longer_than_the_budget_is_given_cut_not_as_a_bare
         dimensions: Some("support: 787 x 1270 mm frame: 973 x 1484 x 73 mm".into()),
         subjects: subjects.split(", ").map(String::from).collect(),
         ..Default::default()
-    });
-    common::ingest(&curator, records);
+    };
+    let curator = sample_curator_with(dir.path(), &[], vec![night_raid]);
     let generation = curator.load_generation().unwrap();
     let question = "What medium is Night Raid on Portsmouth Docks?";
     let hits = curator.search(&generation, &curator.answer_request(question, Some(1), Default::default())).unwrap().hits;
@@ -360,11 +365,9 @@ fn a_wrong_records_pair_holds_no_other_work_of_the_gold_records_title() {
     // the gate learned to decline titles the collection holds more than once.
     use curator::eval::gate::wrong_records;
     let dir = tempfile::tempdir().unwrap();
-    let curator = Curator::open(common::settings_with(dir.path(), &[])).expect("models (scripts/fetch-models.sh)");
-    let mut records = common::sample_records();
-    let milkmaid = records.iter().find(|r| r.id == "sample:milkmaid").expect("the Milkmaid in the sample").clone();
-    records.push(curator::records::MuseumRecord { id: "sample:milkmaid-copy".into(), makers: vec!["After Johannes Vermeer".into()], ..milkmaid });
-    common::ingest(&curator, records);
+    let milkmaid = common::sample_records().into_iter().find(|r| r.id == "sample:milkmaid").expect("the Milkmaid in the sample");
+    let copy = curator::records::MuseumRecord { id: "sample:milkmaid-copy".into(), makers: vec!["After Johannes Vermeer".into()], ..milkmaid };
+    let curator = sample_curator_with(dir.path(), &[], vec![copy]);
     let generation = curator.load_generation().unwrap();
     let question = "Who made The Milkmaid?";
     let served = curator.search(&generation, &curator.answer_request(question, Some(5), Default::default())).unwrap().hits;

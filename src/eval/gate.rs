@@ -108,10 +108,6 @@ pub fn part_name(part: AquaPart) -> &'static str {
     }
 }
 
-/// How deep the records of a wrong-records pair are drawn from, so that five are left when the gold
-/// record and the other works of its title are taken out.
-const WRONG_RECORDS_DEPTH: usize = 30;
-
 /// Runs each question through the served retrieval and evidence selection. With `with_wrong_records`, every
 /// other answerable question whose gold record was found is also given the records without it (and
 /// without the other works of its title), as an unanswerable example of kind "wrong-records".
@@ -153,6 +149,10 @@ pub fn examples(
     progress(questions.len(), questions.len());
     Ok(out)
 }
+
+/// How deep the records of a wrong-records pair are drawn from, so that five are left when the gold
+/// record and the other works of its title are taken out.
+const WRONG_RECORDS_DEPTH: usize = 30;
 
 /// The records the question is given in a wrong-records pair: the served ones without the gold records
 /// and without any other work of a gold record's title. Another "Distant Ships" answers "who made Distant
