@@ -3,7 +3,7 @@
 //!
 //! A 1.5B model given five records answers from them whether or not they hold the answer, and declines
 //! questions they do answer (README "Answers"), so the decision is taken out of its hands. The gate is a
-//! logistic regression over [`FEATURES`]: how well the best records and evidence units score, the gaps to
+//! classifier (gradient-boosted trees, or a logistic regression) over [`FEATURES`]: how well the best records and evidence units score, the gaps to
 //! the next ones, whether BM25 and dense retrieval agree, and whether the question's words, a title or a
 //! maker it names are in the records. `curator gate train` (src/eval/gate.rs) fits it on the AQUA train
 //! part, out-of-collection questions and plain metadata questions, chooses its threshold on the valid part
@@ -19,6 +19,8 @@
 
 use std::path::{Path, PathBuf};
 
+use forust_ml::gradientbooster::ImportanceMethod;
+use forust_ml::{GradientBooster, Matrix};
 use serde::{Deserialize, Serialize};
 
 use crate::generate::citations::content_words;
@@ -137,14 +139,11 @@ fn stem(word: &str) -> String {
     word.chars().take(5).collect()
 }
 
-/// A fitted gate: a logistic regression over standardised features, and the threshold on its probability.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A fitted gate: a classifier over [`FEATURES`], and the threshold on its probability.
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Gate {
     pub features: Vec<String>,
-    pub mean: Vec<f32>,
-    pub scale: Vec<f32>,
-    pub weights: Vec<f32>,
-    pub bias: f32,
+    pub classifier: Classifier,
     /// Answer when the probability is at least this (chosen on the valid part).
     pub threshold: f32,
     /// What scored the evidence and records it was fitted on (see [`scorer_key`]).
@@ -157,6 +156,52 @@ pub struct Gate {
     /// How it was made and how it measured: data, settings, valid and dev results.
     pub manifest: serde_json::Value,
 }
+
+/// The classifier a gate applies to its features.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Classifier {
+    /// A logistic regression over features standardised by `mean` and `scale`.
+    Logistic { mean: Vec<f32>, scale: Vec<f32>, weights: Vec<f32>, bias: f32 },
+    /// Gradient-boosted trees with logistic loss (forust-ml): the trees' summed outputs are log-odds.
+    /// They answer questions no weighted sum of the features can, such as "a title is named, and the
+    /// reranker is only lukewarm about its record".
+    BoostedTrees { booster: Box<GradientBooster> },
+}
+
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Classifier::Logistic { weights, bias, .. } => f.debug_struct("Logistic").field("weights", weights).field("bias", bias).finish(),
+            Classifier::BoostedTrees { booster } => f.debug_struct("BoostedTrees").field("trees", &booster.trees.len()).finish(),
+        }
+    }
+}
+
+/// Which classifier `fit` fits, and how.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GateModel {
+    /// Full-batch gradient descent from zero with an L2 penalty, for a fixed number of steps.
+    Logistic { l2: f32, steps: usize },
+    /// [`TREES`] trees of depth [`TREE_DEPTH`] at learning rate [`TREE_LEARNING_RATE`], on every
+    /// example and feature (no sampling), so the same examples always give the same gate.
+    BoostedTrees,
+}
+
+impl GateModel {
+    /// As a gate's manifest records them.
+    pub fn settings(&self) -> serde_json::Value {
+        match self {
+            GateModel::Logistic { l2, steps } => serde_json::json!({"kind": "logistic", "l2": l2, "steps": steps}),
+            GateModel::BoostedTrees => serde_json::json!({"kind": "boosted-trees", "trees": TREES, "depth": TREE_DEPTH, "learning_rate": TREE_LEARNING_RATE}),
+        }
+    }
+}
+
+/// The boosted gate's shape: the customary defaults of gradient boosting (scikit-learn's), not tuned.
+pub const TREES: usize = 100;
+pub const TREE_DEPTH: usize = 3;
+pub const TREE_LEARNING_RATE: f32 = 0.1;
 
 /// How many retrieved records a gate reads when it is fitted: more than the model is given
 /// (`answer.sources`), since a question the third record does not answer may still be answered by the
@@ -184,18 +229,14 @@ pub fn gate_path(model_dir: &Path, scorer: &str) -> PathBuf {
 
 impl Gate {
     pub fn load(path: &Path) -> Result<Gate, GateError> {
+        let malformed = |why: String| GateError::Malformed { path: path.to_path_buf(), why };
         let text = std::fs::read_to_string(path).map_err(|source| GateError::Read { path: path.to_path_buf(), source })?;
-        let gate: Gate = serde_json::from_str(&text).map_err(|e| GateError::Malformed { path: path.to_path_buf(), why: e.to_string() })?;
-        let n = FEATURES.len();
-        if gate.features != FEATURES || gate.mean.len() != n || gate.scale.len() != n || gate.weights.len() != n {
-            return Err(GateError::Malformed {
-                path: path.to_path_buf(),
-                why: format!("it was fitted on other features ({}); refit it with `curator gate train`", gate.features.join(", ")),
-            });
+        let gate: Gate = serde_json::from_str(&text).map_err(|e| malformed(format!("{e}; refit it with `curator gate train`")))?;
+        if gate.features != FEATURES {
+            return Err(malformed(format!("it was fitted on other features ({}); refit it with `curator gate train`", gate.features.join(", "))));
         }
-        let finite = gate.weights.iter().chain(&gate.mean).chain(&gate.scale).chain([&gate.bias]).all(|v| v.is_finite());
-        if !(0.0..=1.0).contains(&gate.threshold) || !finite || gate.scale.iter().any(|s| *s <= 0.0) || gate.sources == 0 {
-            return Err(GateError::Malformed { path: path.to_path_buf(), why: "a weight or the threshold is out of range".into() });
+        if !(0.0..=1.0).contains(&gate.threshold) || gate.sources == 0 || !gate.classifier.is_sound() {
+            return Err(malformed("a weight, a tree or the threshold is out of range".into()));
         }
         Ok(gate)
     }
@@ -214,8 +255,15 @@ impl Gate {
 
     /// The calibrated probability that the records answer the question.
     pub fn probability(&self, features: &[f32]) -> f32 {
-        let z: f32 = self.bias
-            + features.iter().zip(&self.mean).zip(&self.scale).zip(&self.weights).map(|(((x, m), s), w)| w * (x - m) / s).sum::<f32>();
+        let z = match &self.classifier {
+            Classifier::Logistic { mean, scale, weights, bias } => {
+                bias + features.iter().zip(mean).zip(scale).zip(weights).map(|(((x, m), s), w)| w * (x - m) / s).sum::<f32>()
+            }
+            Classifier::BoostedTrees { booster } => {
+                let row: Vec<f64> = features.iter().map(|v| *v as f64).collect();
+                booster.predict(&Matrix::new(&row, 1, row.len()), false).first().copied().unwrap_or(0.0) as f32
+            }
+        };
         1.0 / (1.0 + (-z).exp())
     }
 
@@ -225,12 +273,63 @@ impl Gate {
         let n = self.sources.min(hits.len()).min(evidence_best.len());
         self.probability(&features(question, generation, &hits[..n], &evidence_best[..n]))
     }
+
+    /// What each feature weighs in the classifier, and what that number is: the standardised weight of
+    /// a logistic gate, or a feature's share of all the trees' split gain.
+    pub fn feature_weights(&self) -> (&'static str, Vec<(String, f32)>) {
+        let named = |values: Vec<f32>| FEATURES.iter().map(|f| f.to_string()).zip(values).collect();
+        match &self.classifier {
+            Classifier::Logistic { weights, .. } => ("weight (standardised)", named(weights.clone())),
+            Classifier::BoostedTrees { booster } => {
+                let gain = booster.calculate_feature_importance(ImportanceMethod::TotalGain, true);
+                ("share of split gain", named((0..FEATURES.len()).map(|i| gain.get(&i).copied().unwrap_or(0.0)).collect()))
+            }
+        }
+    }
 }
 
-/// Fits a logistic regression on (features, answerable) examples: features standardised on these
-/// examples, full-batch gradient descent with an L2 penalty for a fixed number of steps from zero, so the
-/// same examples always give the same gate. The threshold is left at 0.5 for the caller to choose.
-pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str) -> Result<Gate, GateError> {
+impl Classifier {
+    /// As the gate file names it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Classifier::Logistic { .. } => "logistic",
+            Classifier::BoostedTrees { .. } => "boosted-trees",
+        }
+    }
+
+    /// Every number finite and in range, and every tree splitting on a feature the gate has, so that a
+    /// damaged file is refused on loading rather than met by a request.
+    fn is_sound(&self) -> bool {
+        let n = FEATURES.len();
+        match self {
+            Classifier::Logistic { mean, scale, weights, bias } => {
+                mean.len() == n
+                    && scale.len() == n
+                    && weights.len() == n
+                    && weights.iter().chain(mean).chain(scale).chain([bias]).all(|v| v.is_finite())
+                    && scale.iter().all(|s| *s > 0.0)
+            }
+            Classifier::BoostedTrees { booster } => {
+                booster.base_score.is_finite()
+                    && !booster.trees.is_empty()
+                    && booster.trees.iter().all(|tree| {
+                        // Children come after their parent, so a walk down a tree always ends.
+                        let count = tree.nodes.len();
+                        tree.nodes.iter().enumerate().all(|(i, node)| {
+                            node.weight_value.is_finite()
+                                && (node.is_leaf
+                                    || (node.split_feature < n
+                                        && [node.left_child, node.right_child, node.missing_node].iter().all(|c| *c > i && *c < count)))
+                        })
+                    })
+            }
+        }
+    }
+}
+
+/// Fits a gate on (features, answerable) examples. Deterministic: the same examples always give the
+/// same gate. The threshold is left at 0.5 for the caller to choose.
+pub fn fit(examples: &[(Vec<f32>, bool)], model: GateModel, scorer: &str) -> Result<Gate, GateError> {
     let n = FEATURES.len();
     if examples.iter().any(|(x, _)| x.len() != n) {
         return Err(GateError::Fit(format!("every example needs {n} features")));
@@ -239,6 +338,24 @@ pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str) -
     if positives == 0 || positives == examples.len() {
         return Err(GateError::Fit(format!("need both answerable and unanswerable examples ({positives} of {} answerable)", examples.len())));
     }
+    let classifier = match model {
+        GateModel::Logistic { l2, steps } => fit_logistic(examples, l2, steps),
+        GateModel::BoostedTrees => fit_trees(examples)?,
+    };
+    Ok(Gate {
+        features: FEATURES.iter().map(|s| s.to_string()).collect(),
+        classifier,
+        threshold: 0.5,
+        scorer: scorer.to_string(),
+        sources: RECORDS,
+        manifest: serde_json::Value::Null,
+    })
+}
+
+/// Logistic regression: features standardised on these examples, full-batch gradient descent with an
+/// L2 penalty for a fixed number of steps from zero.
+fn fit_logistic(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize) -> Classifier {
+    let n = FEATURES.len();
     let count = examples.len() as f64;
     let mut mean = vec![0.0f64; n];
     for (x, _) in examples {
@@ -277,17 +394,29 @@ pub fn fit(examples: &[(Vec<f32>, bool)], l2: f32, steps: usize, scorer: &str) -
         }
         bias -= rate * gradient_bias;
     }
-    Ok(Gate {
-        features: FEATURES.iter().map(|s| s.to_string()).collect(),
-        mean: mean.iter().map(|v| *v as f32).collect(),
-        scale: scale.iter().map(|v| *v as f32).collect(),
-        weights: weights.iter().map(|v| *v as f32).collect(),
-        bias: bias as f32,
-        threshold: 0.5,
-        scorer: scorer.to_string(),
-        sources: RECORDS,
-        manifest: serde_json::Value::Null,
-    })
+    let to_f32 = |values: Vec<f64>| values.into_iter().map(|v| v as f32).collect();
+    Classifier::Logistic { mean: to_f32(mean), scale: to_f32(scale), weights: to_f32(weights), bias: bias as f32 }
+}
+
+/// Gradient-boosted trees with logistic loss, on one thread (a thousand examples fit in a second).
+fn fit_trees(examples: &[(Vec<f32>, bool)]) -> Result<Classifier, GateError> {
+    let (rows, columns) = (examples.len(), FEATURES.len());
+    // forust reads a column-major matrix.
+    let mut data = vec![0.0f64; rows * columns];
+    for (row, (x, _)) in examples.iter().enumerate() {
+        for (column, value) in x.iter().enumerate() {
+            data[column * rows + row] = *value as f64;
+        }
+    }
+    let labels: Vec<f64> = examples.iter().map(|(_, y)| if *y { 1.0 } else { 0.0 }).collect();
+    let mut booster = GradientBooster::default()
+        .set_iterations(TREES)
+        .set_max_depth(TREE_DEPTH)
+        .set_learning_rate(TREE_LEARNING_RATE)
+        .set_parallel(false)
+        .set_seed(0);
+    booster.fit(&Matrix::new(&data, rows, columns), &labels, &vec![1.0; rows], None).map_err(|e| GateError::Fit(e.to_string()))?;
+    Ok(Classifier::BoostedTrees { booster: Box::new(booster) })
 }
 
 /// One example the threshold is chosen on: the gate's probability, whether the records answer it, and
@@ -348,14 +477,39 @@ mod tests {
         (x, answerable)
     }
 
+    fn separable_examples() -> Vec<(Vec<f32>, bool)> {
+        (0..40).map(|i| example(i as f32 / 40.0 + if i >= 20 { 0.3 } else { 0.0 }, i >= 20)).collect()
+    }
+
     #[test]
     fn a_fitted_gate_orders_examples_by_the_feature_that_separates_them() {
-        let examples: Vec<_> = (0..40).map(|i| example(i as f32 / 40.0 + if i >= 20 { 0.3 } else { 0.0 }, i >= 20)).collect();
-        let gate = fit(&examples, 1e-3, 500, "test").expect("fits");
-        let low = gate.probability(&example(0.1, false).0);
-        let high = gate.probability(&example(1.1, true).0);
-        assert!(low < 0.2 && high > 0.8, "probabilities {low} and {high}");
-        assert_eq!(gate.weights[1], 0.0, "a constant feature gets no weight");
+        for model in [GateModel::Logistic { l2: 1e-3, steps: 500 }, GateModel::BoostedTrees] {
+            let gate = fit(&separable_examples(), model, "test").expect("fits");
+            let low = gate.probability(&example(0.1, false).0);
+            let high = gate.probability(&example(1.1, true).0);
+            assert!(low < 0.2 && high > 0.8, "{model:?}: probabilities {low} and {high}");
+            let (_, weights) = gate.feature_weights();
+            assert_eq!(weights[1].1, 0.0, "{model:?}: a constant feature weighs nothing");
+        }
+    }
+
+    #[test]
+    fn a_boosted_gate_survives_saving_and_loading_and_a_damaged_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gate.json");
+        let gate = fit(&separable_examples(), GateModel::BoostedTrees, "test").expect("fits");
+        gate.save(&path).unwrap();
+        let loaded = Gate::load(&path).expect("loads");
+        for x in [0.1, 0.45, 0.8, 1.1] {
+            assert_eq!(gate.probability(&example(x, true).0), loaded.probability(&example(x, true).0));
+        }
+        // A tree that splits on a feature the gate does not have would index past the row.
+        let mut text: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let nodes = text["classifier"]["booster"]["trees"][0]["nodes"].as_array_mut().expect("nodes");
+        let split = nodes.iter_mut().find(|node| node["is_leaf"] == false).expect("a split");
+        split["split_feature"] = FEATURES.len().into();
+        std::fs::write(&path, text.to_string()).unwrap();
+        assert!(matches!(Gate::load(&path), Err(GateError::Malformed { .. })));
     }
 
     fn scored(examples: &[(f32, bool, &'static str)]) -> Vec<Scored<'static>> {
@@ -386,6 +540,6 @@ mod tests {
 
     #[test]
     fn fitting_refuses_examples_of_one_kind() {
-        assert!(fit(&[example(1.0, true)], 1e-3, 10, "test").is_err());
+        assert!(fit(&[example(1.0, true)], GateModel::BoostedTrees, "test").is_err());
     }
 }

@@ -238,6 +238,12 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum GateClassifier {
+    BoostedTrees,
+    Logistic,
+}
+
 #[derive(Subcommand)]
 enum GateCommand {
     /// Fit on the train part, choose the threshold on valid, report on dev and heldout, and write the gate
@@ -255,8 +261,16 @@ enum GateCommand {
         /// Reuse the examples computed by an earlier run for this scorer (features are not recomputed).
         #[arg(long)]
         reuse_examples: bool,
+        /// Report only: leave the gate in the model cache as it is (to compare classifiers).
+        #[arg(long)]
+        dry_run: bool,
+        /// The classifier: gradient-boosted trees (served), or the logistic regression they replaced.
+        #[arg(long, value_enum, default_value_t = GateClassifier::BoostedTrees)]
+        classifier: GateClassifier,
+        /// The logistic regression's L2 penalty.
         #[arg(long, default_value_t = 1e-3)]
         l2: f32,
+        /// The logistic regression's gradient steps.
         #[arg(long, default_value_t = 3000)]
         steps: usize,
         #[arg(long, default_value_t = 42)]
@@ -429,8 +443,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Gate { what: GateCommand::Train { aqua, questions, report, reuse_examples, l2, steps, seed, json } } => {
-            gate_train(settings, &aqua, &questions, &report, reuse_examples, l2, steps, seed, json)
+        Command::Gate { what: GateCommand::Train { aqua, questions, report, reuse_examples, dry_run, classifier, l2, steps, seed, json } } => {
+            let model = match classifier {
+                GateClassifier::BoostedTrees => curator::gate::GateModel::BoostedTrees,
+                GateClassifier::Logistic => curator::gate::GateModel::Logistic { l2, steps },
+            };
+            gate_train(settings, &aqua, &questions, &report, reuse_examples, dry_run, model, seed, json)
         }
         Command::RerankData { out, aqua, beir, synthetic, plain, makers, feedback, seed } => {
             rerank_data(settings, &out, aqua, beir, synthetic, plain, makers, feedback, seed)
@@ -962,8 +980,8 @@ fn gate_train(
     written: &std::path::Path,
     report_parts: &[AquaPart],
     reuse_examples: bool,
-    l2: f32,
-    steps: usize,
+    dry_run: bool,
+    model: curator::gate::GateModel,
     seed: u64,
     json: Option<PathBuf>,
 ) -> Result<()> {
@@ -997,7 +1015,7 @@ fn gate_train(
         by_part.push((part, computed));
     }
     let examples_of = |part: AquaPart| by_part.iter().find(|(p, _)| *p == part).map(|(_, e)| e.as_slice()).unwrap_or(&[]);
-    let mut gate = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, l2, steps)?;
+    let mut gate = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, model)?;
     let parts: Vec<_> = by_part.iter().filter(|(p, _)| *p != AquaPart::Train).map(|(p, e)| score_part(&gate, part_name(*p), e)).collect();
     let sha = curator::index::sha256_file;
     let mut written_files = serde_json::Map::new();
@@ -1016,16 +1034,21 @@ fn gate_train(
         "embedding": curator.embedder.identity().model_id,
         "data": {"aqua": {"file": aqua.display().to_string(), "sha256": sha(aqua)?}, "out_of_collection": written_files,
                  "examples_per_part": counts, "index_generation": generation.manifest.generation, "records": generation.manifest.records},
-        "settings": {"l2": l2, "steps": steps, "seed": seed, "sources": curator::gate::RECORDS, "evidence_budget_tokens": answer.evidence_budget_tokens,
+        "settings": {"classifier": model.settings(), "seed": seed, "sources": curator::gate::RECORDS, "evidence_budget_tokens": answer.evidence_budget_tokens,
                      "candidates": curator.settings.retrieval.candidates, "rerank_depth": curator.settings.rerank.depth, "bm25_drop_stopwords": answer.bm25_drop_stopwords},
         "scores": parts,
     });
-    gate.save(&path)?;
+    if !dry_run {
+        gate.save(&path)?;
+    }
+    let (feature_weight, features) = gate.feature_weights();
     let report = GateReport {
         scorer: key,
         gate_file: path.clone(),
+        classifier: gate.classifier.name().to_string(),
         threshold: gate.threshold,
-        features: gate.features.iter().cloned().zip(gate.weights.iter().copied()).collect(),
+        feature_weight: feature_weight.to_string(),
+        features,
         parts,
     };
     let text = markdown(&report);
@@ -1034,7 +1057,11 @@ fn gate_train(
         std::fs::write(out.with_extension("md"), &text).with_context(|| format!("writing {}", out.with_extension("md").display()))?;
     }
     curator::bench::write_json(json, &report)?;
-    eprintln!("wrote {}", path.display());
+    if dry_run {
+        eprintln!("--dry-run: {} left as it was", path.display());
+    } else {
+        eprintln!("wrote {}", path.display());
+    }
     Ok(())
 }
 

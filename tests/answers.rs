@@ -355,7 +355,7 @@ fn fitted_gate(curator: &Curator) -> curator::gate::Gate {
     let written = load_jsonl(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/questions/out-of-collection-train.jsonl")).expect("the written questions");
     questions.extend(written.into_iter().map(|q| ("out-of-collection".to_string(), q)));
     let examples = examples(curator, &generation, &questions, true, &|_, _| {}).unwrap();
-    fit(&examples, &examples, "test", 1e-3, 1000).unwrap()
+    fit(&examples, &examples, "test", curator::gate::GateModel::BoostedTrees).unwrap()
 }
 
 #[test]

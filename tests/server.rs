@@ -717,7 +717,7 @@ async fn a_broken_index_is_reported_as_broken_not_as_empty() {
 /// restart, and /healthz says so; a model that is missing for a moment (being replaced) changes nothing.
 #[tokio::test]
 async fn a_reranker_trained_and_a_gate_fitted_while_serving_are_switched_in() {
-    use curator::gate::{fit, gate_path, FEATURES};
+    use curator::gate::{fit, gate_path, GateModel, FEATURES};
     let dir = tempfile::tempdir().unwrap();
     // A model cache of its own, holding every model of the real one but no reranker and no gate.
     let models = dir.path().join("models");
@@ -769,7 +769,7 @@ async fn a_reranker_trained_and_a_gate_fitted_while_serving_are_switched_in() {
     let key = state.curator.scoring().gate_key(&state.curator.embedder);
     assert!(key.starts_with("reranker-"), "{key}");
     let n = FEATURES.len();
-    fit(&[(vec![1.0; n], true), (vec![0.0; n], false)], 1e-3, 10, &key).unwrap().save(&gate_path(&models, &key)).unwrap();
+    fit(&[(vec![1.0; n], true), (vec![0.0; n], false)], GateModel::BoostedTrees, &key).unwrap().save(&gate_path(&models, &key)).unwrap();
     let said = state.curator.reload_scoring().expect("the new gate is switched in");
     assert!(said.contains("answer gate on"), "{said}");
     let (_, _, body) = send(&app, get("/healthz")).await;

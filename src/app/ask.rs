@@ -199,7 +199,7 @@ impl Curator {
             evidence::select(&retrieval_query, generation, &search.hits, self.evidence_budget(k), &scoring.evidence_scorer(&self.embedder), &count_tokens)?
         };
         timings.evidence_ms = ms(evidence_started);
-        let decision = self.decide(scoring.gate.as_ref(), &retrieval_query, generation, &search.hits, &evidence.best_scores);
+        let decision = self.decide(scoring.gate.as_deref(), &retrieval_query, generation, &search.hits, &evidence.best_scores);
         let abstained = !decision.answer;
         let (sources, closest) = if abstained {
             (Vec::new(), search.hits.iter().take(CLOSEST_SHOWN).map(closest_record).collect())

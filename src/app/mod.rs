@@ -48,7 +48,7 @@ pub struct Scoring {
     /// Why reranking is on or off, in one sentence, for start-up messages and /healthz.
     pub reranker_status: String,
     /// The answer gate fitted for this scorer, when `answer.gate` is on and one has been fitted.
-    pub gate: Option<Gate>,
+    pub gate: Option<Arc<Gate>>,
     /// Why the gate is on or off, in one sentence.
     pub gate_status: String,
     /// The files these were loaded from, as they were then: a change on disk means a reload.
@@ -142,7 +142,7 @@ impl Curator {
     /// Serves `gate` from now on, with the reranker in use (a test fits its own gate).
     pub fn set_gate(&self, gate: Option<Gate>, gate_status: String) {
         let current = self.scoring();
-        self.replace_scoring(Scoring { gate, gate_status, ..current.as_ref().clone() });
+        self.replace_scoring(Scoring { gate: gate.map(Arc::new), gate_status, ..current.as_ref().clone() });
     }
 
     fn replace_scoring(&self, scoring: Scoring) {
@@ -304,7 +304,7 @@ fn load_reranker(models: &ModelCache, settings: &Settings) -> (Option<Arc<Rerank
 }
 
 /// The gate fitted for the scorer named `key`, or why there is none; notes the file's state in `on_disk`.
-fn load_gate(models: &ModelCache, settings: &Settings, key: &str, on_disk: &mut OnDisk) -> (Option<Gate>, String) {
+fn load_gate(models: &ModelCache, settings: &Settings, key: &str, on_disk: &mut OnDisk) -> (Option<Arc<Gate>>, String) {
     let path = gate_path(&models.dir, key);
     on_disk.gate = file_state(&path);
     if !settings.answer.gate {
@@ -315,7 +315,7 @@ fn load_gate(models: &ModelCache, settings: &Settings, key: &str, on_disk: &mut 
     }
     match Gate::load(&path) {
         Ok(gate) => {
-            let mut status = format!("answer gate on: {} (threshold {:.3})", path.display(), gate.threshold);
+            let mut status = format!("answer gate on: {} ({}, threshold {:.3})", path.display(), gate.classifier.name(), gate.threshold);
             // A gate fitted on BM25 lists made the other way reads features it was not fitted on.
             let fitted = gate.manifest["settings"]["bm25_drop_stopwords"].as_bool().unwrap_or(false);
             if fitted != settings.answer.bm25_drop_stopwords {
@@ -324,7 +324,7 @@ fn load_gate(models: &ModelCache, settings: &Settings, key: &str, on_disk: &mut 
                     settings.answer.bm25_drop_stopwords
                 ));
             }
-            (Some(gate), status)
+            (Some(Arc::new(gate)), status)
         }
         Err(e) => (None, format!("answer gate off: {e}; the relevance threshold decides")),
     }

@@ -23,7 +23,7 @@ use super::questions::{load_aqua, load_jsonl, metadata_questions, AquaPart, Word
 use super::{sample, EvalError, Question};
 use crate::app::Curator;
 use crate::evidence;
-use crate::gate::{self, Gate};
+use crate::gate::{self, Gate, GateModel};
 use crate::index::{Filters, Generation};
 
 /// One question as the gate sees it.
@@ -254,10 +254,10 @@ pub fn score_part(gate: &Gate, part: &str, examples: &[GateExample]) -> PartScor
 
 /// Fits on train (answerable examples whose gold record was not retrieved left out), chooses the
 /// threshold on valid.
-pub fn fit(train: &[GateExample], valid: &[GateExample], scorer: &str, l2: f32, steps: usize) -> Result<Gate, crate::gate::GateError> {
+pub fn fit(train: &[GateExample], valid: &[GateExample], scorer: &str, model: GateModel) -> Result<Gate, crate::gate::GateError> {
     let fitting: Vec<(Vec<f32>, bool)> =
         train.iter().filter(|e| e.gold_retrieved).filter_map(|e| e.features.clone().map(|f| (f, e.answerable))).collect();
-    let mut gate = gate::fit(&fitting, l2, steps, scorer)?;
+    let mut gate = gate::fit(&fitting, model, scorer)?;
     // The threshold is chosen on every valid example, as the served answers are judged: an answerable
     // question whose gold record was not retrieved still counts against "answerable answered" there.
     let scored: Vec<gate::Scored> =
@@ -270,15 +270,19 @@ pub fn fit(train: &[GateExample], valid: &[GateExample], scorer: &str, l2: f32, 
 pub struct GateReport {
     pub scorer: String,
     pub gate_file: PathBuf,
+    /// "logistic" or "boosted-trees".
+    pub classifier: String,
     pub threshold: f32,
+    /// What `features`' numbers are (see `Gate::feature_weights`).
+    pub feature_weight: String,
     pub features: Vec<(String, f32)>,
     pub parts: Vec<PartScores>,
 }
 
 pub fn markdown(report: &GateReport) -> String {
     let mut out = format!(
-        "Answer gate for {} (threshold {:.3}, chosen on valid)\n\n| part | kind | questions | right |\n|---|---|---:|---:|\n",
-        report.scorer, report.threshold
+        "Answer gate ({}) for {} (threshold {:.3}, chosen on valid)\n\n| part | kind | questions | right |\n|---|---|---:|---:|\n",
+        report.classifier, report.scorer, report.threshold
     );
     for part in &report.parts {
         for kind in &part.kinds {
@@ -290,7 +294,7 @@ pub fn markdown(report: &GateReport) -> String {
             part.part, part.examples, part.answerable_answered, part.unanswerable_declined, part.brier, part.calibration_error
         ));
     }
-    out.push_str("\n| feature | weight (standardised) |\n|---|---:|\n");
+    out.push_str(&format!("\n| feature | {} |\n|---|---:|\n", report.feature_weight));
     for (name, weight) in &report.features {
         out.push_str(&format!("| {name} | {weight:+.3} |\n"));
     }
