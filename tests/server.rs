@@ -679,6 +679,8 @@ async fn the_server_serves_an_ingest_made_by_the_command_line() {
     let (_, _, page) = send(&app, get("/dashboard")).await;
     let page = page.as_str().unwrap_or_default().to_string();
     assert!(page.contains("still building: train the reranker (about 50 minutes); then fit the answer gate for the reranker"), "{page}");
+    // The answers it shows are the served default's (it showed the first gate's run, without a reranker).
+    assert!(page.contains("answers-dev-served.json") && page.contains("the served default"), "{page}");
     std::fs::remove_file(&status_file).unwrap();
     let (_, _, body) = send(&app, get("/healthz")).await;
     assert_eq!(body["building"], Value::Null, "done: nothing is being built");
