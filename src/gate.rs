@@ -198,6 +198,22 @@ impl GateModel {
     }
 }
 
+/// How a gate was fitted, as its manifest's "settings" records it. A server whose settings differ reads
+/// features the gate was not fitted on (`app` says so in the gate's status).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FittedSettings {
+    /// [`GateModel::settings`].
+    pub classifier: serde_json::Value,
+    pub seed: u64,
+    pub sources: usize,
+    pub evidence_budget_tokens: usize,
+    pub candidates: usize,
+    pub rerank_depth: usize,
+    /// Absent from gates fitted before the setting existed, which kept every word.
+    #[serde(default)]
+    pub bm25_drop_stopwords: bool,
+}
+
 /// The boosted gate's shape: the customary defaults of gradient boosting (scikit-learn's), not tuned.
 pub const TREES: usize = 100;
 pub const TREE_DEPTH: usize = 3;
@@ -272,6 +288,11 @@ impl Gate {
     pub fn judge(&self, question: &str, generation: &Generation, hits: &[Hit], evidence_best: &[f32]) -> f32 {
         let n = self.sources.min(hits.len()).min(evidence_best.len());
         self.probability(&features(question, generation, &hits[..n], &evidence_best[..n]))
+    }
+
+    /// The settings its manifest records, when it records them.
+    pub fn fitted_settings(&self) -> Option<FittedSettings> {
+        serde_json::from_value(self.manifest.get("settings")?.clone()).ok()
     }
 
     /// What each feature weighs in the classifier, and what that number is: the standardised weight of
@@ -510,6 +531,23 @@ mod tests {
         split["split_feature"] = FEATURES.len().into();
         std::fs::write(&path, text.to_string()).unwrap();
         assert!(matches!(Gate::load(&path), Err(GateError::Malformed { .. })));
+    }
+
+    #[test]
+    fn a_gate_reads_back_the_settings_its_manifest_records() {
+        let mut gate = fit(&separable_examples(), GateModel::BoostedTrees, "test").expect("fits");
+        assert!(gate.fitted_settings().is_none(), "no manifest, no settings");
+        let settings = FittedSettings {
+            classifier: GateModel::BoostedTrees.settings(),
+            seed: 42,
+            sources: RECORDS,
+            evidence_budget_tokens: 400,
+            candidates: 50,
+            rerank_depth: 30,
+            bm25_drop_stopwords: true,
+        };
+        gate.manifest = serde_json::json!({ "settings": settings });
+        assert!(gate.fitted_settings().expect("the settings parse").bm25_drop_stopwords);
     }
 
     fn scored(examples: &[(f32, bool, &'static str)]) -> Vec<Scored<'static>> {

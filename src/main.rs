@@ -1034,8 +1034,15 @@ fn gate_train(
         "embedding": curator.embedder.identity().model_id,
         "data": {"aqua": {"file": aqua.display().to_string(), "sha256": sha(aqua)?}, "out_of_collection": written_files,
                  "examples_per_part": counts, "index_generation": generation.manifest.generation, "records": generation.manifest.records},
-        "settings": {"classifier": model.settings(), "seed": seed, "sources": curator::gate::RECORDS, "evidence_budget_tokens": answer.evidence_budget_tokens,
-                     "candidates": curator.settings.retrieval.candidates, "rerank_depth": curator.settings.rerank.depth, "bm25_drop_stopwords": answer.bm25_drop_stopwords},
+        "settings": curator::gate::FittedSettings {
+            classifier: model.settings(),
+            seed,
+            sources: curator::gate::RECORDS,
+            evidence_budget_tokens: answer.evidence_budget_tokens,
+            candidates: curator.settings.retrieval.candidates,
+            rerank_depth: curator.settings.rerank.depth,
+            bm25_drop_stopwords: answer.bm25_drop_stopwords,
+        },
         "scores": parts,
     });
     if !dry_run {

@@ -317,7 +317,7 @@ fn load_gate(models: &ModelCache, settings: &Settings, key: &str, on_disk: &mut 
         Ok(gate) => {
             let mut status = format!("answer gate on: {} ({}, threshold {:.3})", path.display(), gate.classifier.name(), gate.threshold);
             // A gate fitted on BM25 lists made the other way reads features it was not fitted on.
-            let fitted = gate.manifest["settings"]["bm25_drop_stopwords"].as_bool().unwrap_or(false);
+            let fitted = gate.fitted_settings().is_some_and(|s| s.bm25_drop_stopwords);
             if fitted != settings.answer.bm25_drop_stopwords {
                 status.push_str(&format!(
                     "; it was fitted with answer.bm25_drop_stopwords = {fitted}, which is now {}: `curator gate train` fits it again",
