@@ -451,9 +451,10 @@ fn request_counts(metrics: &str) -> Vec<minijinja::Value> {
 /// The measurements in eval/results that the dashboard summarises: retrieval per mode, and answers.
 fn latest_results() -> (String, Vec<minijinja::Value>) {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/results");
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
     let mut shown = Vec::new();
     for (file, title) in [("aqua-dev.json", "Museum questions (AQUA dev)"), ("scifact-test.json", "SciFact test")] {
-        let Some(json) = std::fs::read_to_string(dir.join(file)).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()) else {
+        let Some(json) = read(file) else {
             continue;
         };
         let rows: Vec<Vec<String>> = json["modes"]
@@ -472,14 +473,11 @@ fn latest_results() -> (String, Vec<minijinja::Value>) {
             .unwrap_or_default();
         shown.push(context! { title, file, columns => ["mode", "R@1", "R@10", "MRR@10", "nDCG@10"], rows });
     }
-    // The answers report per kind of question (eval --answers --per-kind) of the served default, else the
-    // first per-kind run (the README's "Answers per kind of question"), else the older overall one.
-    let read = |file: &str| std::fs::read_to_string(dir.join(file)).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+    // The served default's answers per kind of question (eval --answers --per-kind, README "Answers per
+    // kind of question"), a file of the repository like the two above.
     let cell = |v: &serde_json::Value| v.as_f64().map_or("–".into(), |v| format!("{v:.3}"));
-    let per_kind = [("answers-dev-served.json", "the served default"), ("answers-dev-gate.json", "first gate, no reranker")]
-        .into_iter()
-        .find_map(|(file, what)| read(file).map(|json| (file, what, json)));
-    if let Some((file, what, json)) = per_kind {
+    let file = "answers-dev-served.json";
+    if let Some(json) = read(file) {
         let keys = ["contains_gold", "citation_precision", "supported_sentences", "answered_answerable", "declined_unanswerable", "first_token_p50_ms"];
         let mut columns = vec!["kind"];
         columns.extend(keys);
@@ -498,12 +496,7 @@ fn latest_results() -> (String, Vec<minijinja::Value>) {
         let kinds = json["kinds"].as_array().cloned().unwrap_or_default();
         let mut rows: Vec<Vec<String>> = kinds.iter().map(|pair| row(pair[0].as_str().unwrap_or("?"), &pair[1])).collect();
         rows.push(row("all", &json["all"]));
-        let title = format!("Answers per kind of question (AQUA dev part, {what})");
-        shown.push(context! { title, file, columns, rows });
-    } else if let Some(json) = read("answers-dev.json") {
-        let keys = ["contains_gold", "citation_precision", "supported_sentences", "abstained_unanswerable", "abstained_answerable", "first_token_p50_ms"];
-        let row: Vec<String> = keys.iter().map(|k| cell(&json[*k])).collect();
-        shown.push(context! { title => "Answers (AQUA dev sample, last measured run)", file => "answers-dev.json", columns => keys, rows => vec![row] });
+        shown.push(context! { title => "Answers per kind of question (AQUA dev part, the served default)", file, columns, rows });
     }
     (dir.display().to_string(), shown)
 }
