@@ -81,9 +81,11 @@ pub const QUERY_FIELDS: [&str; 3] = ["title", "makers", "subjects"];
 
 /// A user's text as tantivy query syntax that means just the words: a colon is a field prefix only after
 /// a documented field name (`Venice: Sunset` is two words, not the field `Venice`), and brackets, braces,
-/// carets, tildes, stars, question and exclamation marks and backslashes are not operators. Quotes
-/// (phrases) and a leading `-` or `+` keep their meaning.
+/// carets, tildes, stars, question and exclamation marks and backslashes are not operators. Double quotes
+/// (phrases) and a leading `-` or `+` keep their meaning; single and typographic quotes are read as a
+/// sentence quotes a title ([`with_plain_quotes`]).
 pub fn plain_text_query(query: &str) -> String {
+    let query = with_plain_quotes(query);
     let mut out = Vec::new();
     for token in query.split_whitespace() {
         let (field, rest) = match token.split_once(':') {
@@ -102,6 +104,78 @@ pub fn plain_text_query(query: &str) -> String {
         }
     }
     out.join(" ")
+}
+
+/// The spans of `query` quoted the way a sentence quotes a title: 'The Night Watch', ‘…’ or “…”. Straight
+/// double quotes are tantivy's phrase syntax already and are left to it. A quote opens only at the start
+/// of a word and closes only at the end of one, so the apostrophes of "Turner's" and "painters'" quote
+/// nothing.
+fn quoted_spans(query: &str) -> Vec<&str> {
+    let mut spans = Vec::new();
+    let mut rest = query;
+    let mut offset = 0;
+    while let Some((open_at, open)) = rest.char_indices().find(|&(i, c)| {
+        matches!(c, '\'' | '‘' | '“') && rest[..i].chars().next_back().is_none_or(|p| p.is_whitespace() || "([{".contains(p))
+    }) {
+        let close = match open {
+            '‘' => '’',
+            '“' => '”',
+            _ => '\'',
+        };
+        let inner_start = open_at + open.len_utf8();
+        let inner = &rest[inner_start..];
+        let closing = inner.char_indices().find(|&(i, c)| {
+            (c == close || (open == '\'' && c == '’'))
+                && i > 0
+                && inner[..i].chars().next_back().is_some_and(|p| !p.is_whitespace())
+                && inner[i + c.len_utf8()..].chars().next().is_none_or(|n| !n.is_alphanumeric())
+        });
+        let Some((close_at, close_char)) = closing else { break };
+        let span = inner[..close_at].trim();
+        if span.chars().any(char::is_alphanumeric) {
+            spans.push(&query[offset + inner_start..offset + inner_start + close_at]);
+        }
+        let consumed = inner_start + close_at + close_char.len_utf8();
+        offset += consumed;
+        rest = &rest[consumed..];
+    }
+    spans
+}
+
+/// `query` with every quoted span ([`quoted_spans`]) as its words followed by the same words as a
+/// double-quoted phrase, and every other `'` that starts a word a space. tantivy reads a word that starts
+/// with `'` as the start of a phrase running to the next `'`, so a stray quote could swallow half a
+/// question (an apostrophe inside a word, "Turner's", "5'-nucleotidase", is a word's and stays). A quoted
+/// title is both its words, so an inexact quote still finds the work, and a phrase, so the record it
+/// names outranks records that hold its words apart ("What materials were used for 'Remagen [Turner]'?"
+/// against Turner's other sketches).
+fn with_plain_quotes(query: &str) -> String {
+    let mut out = String::with_capacity(query.len() + 16);
+    let mut done = 0;
+    for span in quoted_spans(query) {
+        let start = span.as_ptr() as usize - query.as_ptr() as usize;
+        let end = start + span.len();
+        // The opening quote is the character before the span, the closing one the character after it.
+        let open = query[..start].chars().next_back().map_or(0, char::len_utf8);
+        let close = query[end..].chars().next().map_or(0, char::len_utf8);
+        out.push_str(&query[done..start - open]);
+        out.push(' ');
+        let words = span.replace('"', " ");
+        out.push_str(&words);
+        out.push_str(" \"");
+        out.push_str(&words);
+        out.push('"');
+        done = end + close;
+    }
+    out.push_str(&query[done..]);
+    let mut previous = None;
+    out.chars()
+        .map(|c| {
+            let opens_phrase = c == '\'' && previous.is_none_or(|p: char| p.is_whitespace() || "-+([{".contains(p));
+            previous = Some(c);
+            if opens_phrase { ' ' } else { c }
+        })
+        .collect()
 }
 
 /// English function words and question words, lower-case: Lucene's English stop set and the words
@@ -331,9 +405,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_title_in_single_or_typographic_quotes_is_a_span_and_an_apostrophe_is_not() {
+        assert_eq!(quoted_spans("What materials were used for 'Remagen [Turner]'?"), ["Remagen [Turner]"]);
+        assert_eq!(quoted_spans("Who created ‘The Night Watch’ and “The Milkmaid”?"), ["The Night Watch", "The Milkmaid"]);
+        assert_eq!(quoted_spans("Turner's 'Fighting Temeraire'"), ["Fighting Temeraire"]);
+        assert_eq!(quoted_spans("Turner’s pictures of the painters' wives"), Vec::<&str>::new());
+        assert_eq!(quoted_spans("the artist's dog and the painter's cat"), Vec::<&str>::new());
+        assert_eq!(quoted_spans("an 'unclosed quote"), Vec::<&str>::new());
+        assert_eq!(quoted_spans("'' and ' '"), Vec::<&str>::new());
+        // Quotes in every arrangement, multi-byte ones among them, are cut at character boundaries.
+        for odd in ["''''", "'‘’'", "“”", "'a'b'c'", "‘a’’", "(‘é’)", "'é", "é'", "“'x'”", "-'a b'", "'a' 'b'"] {
+            let _ = plain_text_query(odd);
+        }
+    }
+
+    #[test]
+    fn a_quoted_title_is_its_words_and_a_phrase_and_an_apostrophe_opens_no_phrase() {
+        assert_eq!(plain_text_query("What materials were used for 'Remagen [Turner]'?"), "What materials were used for Remagen  Turner  \"Remagen  Turner \" ");
+        assert_eq!(plain_text_query("Turner's ‘Fighting Temeraire’"), "Turner's Fighting Temeraire \"Fighting Temeraire\"");
+        // Apostrophes inside words are the words'; one that starts a word opens no phrase.
+        assert_eq!(plain_text_query("5'-nucleotidase in the painters' wives"), "5'-nucleotidase in the painters' wives");
+        assert_eq!(plain_text_query("an 'unclosed quote"), "an unclosed quote");
+        // A stop word inside a quoted title stays, or the phrase would not match the title's positions.
+        assert_eq!(without_stopwords(&plain_text_query("What materials were used for 'Woman Feeding a Calf'?")), "materials used Woman Feeding Calf \"Woman Feeding a Calf\"");
+    }
+
+    #[test]
     fn stopwords_are_left_out_of_a_query_but_not_out_of_a_phrase_a_field_or_a_query_of_nothing_else() {
         let plain = plain_text_query("What materials were used for 'Remagen'?");
-        assert_eq!(without_stopwords(&plain), "materials used 'Remagen'");
+        assert_eq!(without_stopwords(&plain), "materials used Remagen \"Remagen\"");
         assert_eq!(without_stopwords("were used for Remagen"), "used Remagen");
         assert_eq!(without_stopwords("\"The Night Watch\" by Rembrandt"), "\"The Night Watch\" Rembrandt");
         assert_eq!(without_stopwords("\"the eve of the battle\" of Turner"), "\"the eve of the battle\" Turner");
