@@ -5,7 +5,7 @@
 //! Invariant: tantivy segment files are immutable, so a new generation starts as hard links to the
 //! previous generation's files and applies its changes on top; the previous generation is never written.
 
-use std::ops::Bound;
+use std::ops::{Bound, Range};
 use std::path::Path;
 
 use tantivy::collector::TopDocs;
@@ -106,38 +106,41 @@ pub fn plain_text_query(query: &str) -> String {
     out.join(" ")
 }
 
+/// A span of a query quoted the way a sentence quotes a title, as byte ranges of the query: its words, and
+/// its words with their quotes.
+struct Quoted {
+    words: Range<usize>,
+    quoted: Range<usize>,
+}
+
 /// The spans of `query` quoted the way a sentence quotes a title: 'The Night Watch', ‘…’ or “…”. Straight
 /// double quotes are tantivy's phrase syntax already and are left to it. A quote opens only at the start
 /// of a word and closes only at the end of one, so the apostrophes of "Turner's" and "painters'" quote
 /// nothing.
-fn quoted_spans(query: &str) -> Vec<&str> {
+fn quoted_spans(query: &str) -> Vec<Quoted> {
     let mut spans = Vec::new();
-    let mut rest = query;
-    let mut offset = 0;
-    while let Some((open_at, open)) = rest.char_indices().find(|&(i, c)| {
-        matches!(c, '\'' | '‘' | '“') && rest[..i].chars().next_back().is_none_or(|p| p.is_whitespace() || "([{".contains(p))
+    // Where the search for the next opening quote starts: after the previous span's closing quote.
+    let mut from = 0;
+    let chars_from = |start: usize| query[start..].char_indices().map(move |(i, c)| (start + i, c));
+    while let Some((open_at, open)) = chars_from(from).find(|&(i, c)| {
+        matches!(c, '\'' | '‘' | '“') && query[from..i].chars().next_back().is_none_or(|p| p.is_whitespace() || "([{".contains(p))
     }) {
-        let close = match open {
-            '‘' => '’',
-            '“' => '”',
-            _ => '\'',
+        let closes = |c: char| match open {
+            '‘' => c == '’',
+            '“' => c == '”',
+            _ => c == '\'' || c == '’',
         };
-        let inner_start = open_at + open.len_utf8();
-        let inner = &rest[inner_start..];
-        let closing = inner.char_indices().find(|&(i, c)| {
-            (c == close || (open == '\'' && c == '’'))
-                && i > 0
-                && inner[..i].chars().next_back().is_some_and(|p| !p.is_whitespace())
-                && inner[i + c.len_utf8()..].chars().next().is_none_or(|n| !n.is_alphanumeric())
+        let words_start = open_at + open.len_utf8();
+        let closing = chars_from(words_start).find(|&(i, c)| {
+            closes(c)
+                && query[words_start..i].chars().next_back().is_some_and(|p| !p.is_whitespace())
+                && query[i + c.len_utf8()..].chars().next().is_none_or(|n| !n.is_alphanumeric())
         });
-        let Some((close_at, close_char)) = closing else { break };
-        let span = inner[..close_at].trim();
-        if span.chars().any(char::is_alphanumeric) {
-            spans.push(&query[offset + inner_start..offset + inner_start + close_at]);
+        let Some((close_at, close)) = closing else { break };
+        from = close_at + close.len_utf8();
+        if query[words_start..close_at].chars().any(char::is_alphanumeric) {
+            spans.push(Quoted { words: words_start..close_at, quoted: open_at..from });
         }
-        let consumed = inner_start + close_at + close_char.len_utf8();
-        offset += consumed;
-        rest = &rest[consumed..];
     }
     spans
 }
@@ -152,20 +155,11 @@ fn quoted_spans(query: &str) -> Vec<&str> {
 fn with_plain_quotes(query: &str) -> String {
     let mut out = String::with_capacity(query.len() + 16);
     let mut done = 0;
-    for span in quoted_spans(query) {
-        let start = span.as_ptr() as usize - query.as_ptr() as usize;
-        let end = start + span.len();
-        // The opening quote is the character before the span, the closing one the character after it.
-        let open = query[..start].chars().next_back().map_or(0, char::len_utf8);
-        let close = query[end..].chars().next().map_or(0, char::len_utf8);
-        out.push_str(&query[done..start - open]);
-        out.push(' ');
-        let words = span.replace('"', " ");
-        out.push_str(&words);
-        out.push_str(" \"");
-        out.push_str(&words);
-        out.push('"');
-        done = end + close;
+    for Quoted { words, quoted } in quoted_spans(query) {
+        let words = query[words].replace('"', " ");
+        out.push_str(&query[done..quoted.start]);
+        out.push_str(&format!(" {words} \"{words}\""));
+        done = quoted.end;
     }
     out.push_str(&query[done..]);
     let mut previous = None;
@@ -404,18 +398,32 @@ pub fn link_index_files(from: &Path, to: &Path) -> Result<(), IndexError> {
 mod tests {
     use super::*;
 
+    fn quoted_words(query: &str) -> Vec<&str> {
+        quoted_spans(query).into_iter().map(|q| &query[q.words]).collect()
+    }
+
     #[test]
     fn a_title_in_single_or_typographic_quotes_is_a_span_and_an_apostrophe_is_not() {
-        assert_eq!(quoted_spans("What materials were used for 'Remagen [Turner]'?"), ["Remagen [Turner]"]);
-        assert_eq!(quoted_spans("Who created ‘The Night Watch’ and “The Milkmaid”?"), ["The Night Watch", "The Milkmaid"]);
-        assert_eq!(quoted_spans("Turner's 'Fighting Temeraire'"), ["Fighting Temeraire"]);
-        assert_eq!(quoted_spans("Turner’s pictures of the painters' wives"), Vec::<&str>::new());
-        assert_eq!(quoted_spans("the artist's dog and the painter's cat"), Vec::<&str>::new());
-        assert_eq!(quoted_spans("an 'unclosed quote"), Vec::<&str>::new());
-        assert_eq!(quoted_spans("'' and ' '"), Vec::<&str>::new());
+        assert_eq!(quoted_words("What materials were used for 'Remagen [Turner]'?"), ["Remagen [Turner]"]);
+        assert_eq!(quoted_words("Who created ‘The Night Watch’ and “The Milkmaid”?"), ["The Night Watch", "The Milkmaid"]);
+        assert_eq!(quoted_words("Turner's 'Fighting Temeraire'"), ["Fighting Temeraire"]);
+        assert_eq!(quoted_words("Turner’s pictures of the painters' wives"), Vec::<&str>::new());
+        assert_eq!(quoted_words("the artist's dog and the painter's cat"), Vec::<&str>::new());
+        assert_eq!(quoted_words("an 'unclosed quote"), Vec::<&str>::new());
+        assert_eq!(quoted_words("'' and ' '"), Vec::<&str>::new());
         // Quotes in every arrangement, multi-byte ones among them, are cut at character boundaries.
         for odd in ["''''", "'‘’'", "“”", "'a'b'c'", "‘a’’", "(‘é’)", "'é", "é'", "“'x'”", "-'a b'", "'a' 'b'"] {
             let _ = plain_text_query(odd);
+        }
+        // And every string of up to five characters drawn from quotes, a letter, an accented letter and
+        // a space.
+        let alphabet = ['\'', '\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}', '"', 'a', '\u{e9}', ' '];
+        let mut queries = vec![String::new()];
+        for _ in 0..5 {
+            queries = queries.iter().flat_map(|q| alphabet.iter().map(move |c| format!("{q}{c}"))).collect();
+            for query in &queries {
+                let _ = without_stopwords(&plain_text_query(query));
+            }
         }
     }
 
