@@ -5,16 +5,19 @@
 //! Invariant: tantivy segment files are immutable, so a new generation starts as hard links to the
 //! previous generation's files and applies its changes on top; the previous generation is never written.
 
+use std::collections::{HashMap, HashSet};
 use std::ops::{Bound, Range};
 use std::path::Path;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, QueryParser, RangeQuery, TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer};
-use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 use super::filter::{words, Filters};
 use super::store::{Chunk, ChunkId};
@@ -203,8 +206,19 @@ pub fn without_stopwords(plain: &str) -> String {
     kept.join(" ")
 }
 
-fn terms(analyzer: &mut TextAnalyzer, text: &str) -> std::collections::HashSet<String> {
-    let mut out = std::collections::HashSet::new();
+/// Shorter words are not corrected: one edit turns most of them into another word.
+const MIN_CORRECTED_LETTERS: usize = 4;
+
+/// The terms of `plain` (a query `plain_text_query` has made safe) that search reads in the chunk text:
+/// without the words under a field prefix or excluded with `-`.
+fn terms_outside_fields(plain: &str, index: &Index) -> HashSet<String> {
+    let Some(mut analyzer) = index.tokenizers().get(ANALYZER) else { return HashSet::new() };
+    let body_words: Vec<&str> = plain.split_whitespace().filter(|t| !t.contains(':') && !t.starts_with('-')).collect();
+    terms(&mut analyzer, &body_words.join(" "))
+}
+
+fn terms(analyzer: &mut TextAnalyzer, text: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
     let mut stream = analyzer.token_stream(text);
     while stream.advance() {
         out.insert(stream.token().text.clone());
@@ -292,21 +306,35 @@ impl TextIndex {
     /// self-portraits to a pupil's whose text names him.
     /// With `drop_stopwords`, English function words are left out of the query (unless it has nothing
     /// else): chunks that repeat a question's "were" and "for" otherwise outscore the one rarer word that
-    /// names the work.
+    /// names the work. A word no chunk holds is also read as its likeliest spelling ([`Self::spelling_corrections`]).
     pub fn search(&self, query: &str, filters: &Filters, limit: usize, maker_boost: f32, drop_stopwords: bool) -> Result<Vec<(ChunkId, f32)>, IndexError> {
         let plain = plain_text_query(query);
         let plain = if drop_stopwords { without_stopwords(&plain) } else { plain };
         let (text_query, _unparsed) = self.parser.parse_query_lenient(&plain);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
+        let searcher = self.reader.searcher();
+        let corrections = self.spelling_corrections(&searcher, &terms_outside_fields(&plain, &self.index));
+        // The query, or any of the corrected words, in `field`.
+        let or_corrected = |query: Box<dyn Query>, field: Field| -> Box<dyn Query> {
+            if corrections.is_empty() {
+                return query;
+            }
+            let mut either = vec![(Occur::Should, query)];
+            either.extend(corrections.values().map(|known| {
+                let term = Term::from_field_text(field, known);
+                (Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)) as Box<dyn Query>)
+            }));
+            Box::new(BooleanQuery::new(either))
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, or_corrected(text_query, self.fields.body))];
         if maker_boost > 0.0 {
             let (maker_query, _unparsed) = self.maker_parser.parse_query_lenient(&plain);
+            let maker_query = or_corrected(maker_query, self.fields.makers);
             clauses.push((Occur::Should, Box::new(BoostQuery::new(maker_query, maker_boost))));
         }
         if let Some(filter) = self.filter_query(filters) {
             clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(filter, 0.0))));
         }
         let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
         let err = |e: tantivy::TantivyError| IndexError::Text { path: Default::default(), why: e.to_string() };
         let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score()).map_err(err)?;
         let mut out = Vec::with_capacity(top.len());
@@ -347,14 +375,51 @@ impl TextIndex {
         }
     }
 
+    /// For each of `terms` that no chunk holds, the indexed term one edit away (an insertion, deletion,
+    /// substitution or swap of neighbours) that the most chunks hold: "velazquez" and "velzquez" (a
+    /// question whose accented letters were lost) are read as "velázquez", "rembrant" as "rembrandt". Terms
+    /// of fewer than four letters, and terms with digits (years, catalogue numbers), are left alone: one
+    /// edit makes them another word or number.
+    fn spelling_corrections(&self, searcher: &Searcher, terms: &HashSet<String>) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for term in terms {
+            if term.chars().count() < MIN_CORRECTED_LETTERS || term.chars().any(|c| c.is_numeric()) {
+                continue;
+            }
+            let unknown = Term::from_field_text(self.fields.body, term);
+            if searcher.doc_freq(&unknown).unwrap_or(0) > 0 {
+                continue;
+            }
+            let Ok(automaton) = FuzzyTermQuery::new(unknown, 1, true).automaton() else { continue };
+            let mut chunks_holding: HashMap<String, u64> = HashMap::new();
+            for segment in searcher.segment_readers() {
+                let Ok(inverted) = segment.inverted_index(self.fields.body) else { continue };
+                let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else { continue };
+                while stream.advance() {
+                    if let Ok(known) = std::str::from_utf8(stream.key()) {
+                        *chunks_holding.entry(known.to_string()).or_default() += stream.value().doc_freq as u64;
+                    }
+                }
+            }
+            // The most widely held, and of those the first in byte order, so that a query reads the same way
+            // whatever order the segments come in.
+            if let Some((known, _)) = chunks_holding.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))) {
+                out.insert(term.clone(), known);
+            }
+        }
+        out
+    }
+
     /// The share of `query`'s distinct terms, as BM25 reads them (lower case, no stop words, stemmed) and
     /// weighted by their BM25 IDF in the body field, that `text` holds: "saftleven" counts for more than
     /// "painting". 1 for a query with no terms.
     pub fn matched_share(&self, query: &str, text: &str) -> f32 {
         let Some(mut analyzer) = self.index.tokenizers().get(ANALYZER) else { return 1.0 };
-        let wanted = terms(&mut analyzer, query);
-        let held = terms(&mut analyzer, text);
         let searcher = self.reader.searcher();
+        let wanted = terms(&mut analyzer, query);
+        let corrections = self.spelling_corrections(&searcher, &wanted);
+        let wanted: HashSet<String> = wanted.into_iter().map(|t| corrections.get(&t).cloned().unwrap_or(t)).collect();
+        let held = terms(&mut analyzer, text);
         let docs = searcher.num_docs() as f32;
         let idf = |term: &String| {
             let df = searcher.doc_freq(&Term::from_field_text(self.fields.body, term)).unwrap_or(0) as f32;
@@ -397,6 +462,33 @@ pub fn link_index_files(from: &Path, to: &Path) -> Result<(), IndexError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An index of one chunk per text.
+    fn index_of(texts: &[&str]) -> (tempfile::TempDir, TextIndex) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = TextIndex::open_or_create(dir.path()).unwrap();
+        let writer = index.writer().unwrap();
+        for (i, text) in texts.iter().enumerate() {
+            let record = MuseumRecord { id: format!("t:{i}"), title: text.to_string(), ..Default::default() };
+            let chunk = Chunk { id: i as ChunkId, record_id: record.id.clone(), ordinal: 0, text: text.to_string() };
+            index.add_chunk(&writer, &record, &chunk).unwrap();
+        }
+        index.commit(writer).unwrap();
+        (dir, index)
+    }
+
+    #[test]
+    fn only_a_word_no_chunk_holds_is_corrected_to_the_most_widely_held_word_one_edit_away() {
+        let (_dir, index) = index_of(&["Velázquez at court", "a pain", "paint", "paint and paint", "paints"]);
+        let words = ["velzquez", "velazquez", "pain", "pait", "1633", "dog", "velasquez"];
+        let corrections = index.spelling_corrections(&index.reader.searcher(), &words.iter().map(|w| w.to_string()).collect());
+        assert_eq!(corrections.get("velzquez").map(String::as_str), Some("velázquez"));
+        assert_eq!(corrections.get("velazquez").map(String::as_str), Some("velázquez"));
+        // One edit from "pain" (one chunk) and from "paint" (three): the more widely held.
+        assert_eq!(corrections.get("pait").map(String::as_str), Some("paint"));
+        // A held word is read as it is; digits, short words and two edits are not corrected.
+        assert_eq!(corrections.len(), 3, "{corrections:?}");
+    }
 
     fn quoted_words(query: &str) -> Vec<&str> {
         quoted_spans(query).into_iter().map(|q| &query[q.words]).collect()
