@@ -60,7 +60,10 @@ pub enum GateError {
 
 /// What retrieval and evidence selection found for one question, as the gate's feature vector.
 /// `evidence_best` holds, per hit, the best score of its evidence units (cosine or cross-encoder logit).
+/// The question's words are read as search read them: a word no record holds, as its correction.
 pub fn features(question: &str, generation: &Generation, hits: &[Hit], evidence_best: &[f32]) -> Vec<f32> {
+    let question = generation.text.as_search_reads_it(question);
+    let question = question.as_str();
     let best_two = |mut values: Vec<f32>| -> (f32, f32) {
         values.sort_by(|a, b| b.total_cmp(a));
         let first = values.first().copied().unwrap_or(0.0);

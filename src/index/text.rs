@@ -410,6 +410,37 @@ impl TextIndex {
         out
     }
 
+    /// `question` with each word that search reads as another ([`Self::spelling_corrections`]) written as
+    /// that indexed word, so that what else reads the question's words (the answer gate) reads them as
+    /// search did: "how many sides must drer have intended" names "dürer".
+    pub fn as_search_reads_it(&self, question: &str) -> String {
+        let Some(mut analyzer) = self.index.tokenizers().get(ANALYZER) else { return question.to_string() };
+        let corrections = self.spelling_corrections(&self.reader.searcher(), &terms(&mut analyzer, question));
+        if corrections.is_empty() {
+            return question.to_string();
+        }
+        let mut out = String::with_capacity(question.len() + 8);
+        let mut word = String::new();
+        let mut flush = |word: &mut String, out: &mut String| {
+            let read = terms(&mut analyzer, word);
+            match read.iter().next().filter(|_| read.len() == 1).and_then(|t| corrections.get(t)) {
+                Some(known) => out.push_str(known),
+                None => out.push_str(word),
+            }
+            word.clear();
+        };
+        for c in question.chars() {
+            if c.is_alphanumeric() {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out
+    }
+
     /// The share of `query`'s distinct terms, as BM25 reads them (lower case, no stop words, stemmed) and
     /// weighted by their BM25 IDF in the body field, that `text` holds: "saftleven" counts for more than
     /// "painting". 1 for a query with no terms.
@@ -488,6 +519,7 @@ mod tests {
         assert_eq!(corrections.get("pait").map(String::as_str), Some("paint"));
         // A held word is read as it is; digits, short words and two edits are not corrected.
         assert_eq!(corrections.len(), 3, "{corrections:?}");
+        assert_eq!(index.as_search_reads_it("What did Velzquez paint, and the pait?"), "What did velázquez paint, and the paint?");
     }
 
     fn quoted_words(query: &str) -> Vec<&str> {
