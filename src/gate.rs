@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use forust_ml::gradientbooster::ImportanceMethod;
 use forust_ml::{GradientBooster, Matrix};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 
 use crate::generate::citations::content_words;
 use crate::index::Generation;
@@ -457,13 +458,14 @@ pub struct Scored<'a> {
 /// a kind counts the same however many examples were built of it: the served answers are judged per kind
 /// of question, and 144 wrong-record pairs must not outvote 60 out-of-collection questions.
 pub fn choose_threshold(scored: &[Scored]) -> f32 {
+    let kinds = KindProbabilities::of(scored);
     let mut candidates: Vec<f32> = scored.iter().map(|s| s.probability).collect();
     candidates.push(0.5);
     candidates.sort_by(f32::total_cmp);
     candidates.dedup();
     let mut best = (f32::MIN, f32::MIN, 0.5f32);
     for &t in &candidates {
-        let (answered, declined) = rates(scored, t);
+        let (answered, declined) = kinds.rates(t);
         let key = (answered.min(declined), answered + declined);
         if key.0 > best.0 || (key.0 == best.0 && key.1 > best.1) {
             best = (key.0, key.1, t);
@@ -475,20 +477,78 @@ pub fn choose_threshold(scored: &[Scored]) -> f32 {
 /// (answerable answered, unanswerable declined) at `threshold`, each the mean over its kinds of the share
 /// of that kind's examples treated rightly (0 for a side with no examples).
 pub fn rates(scored: &[Scored], threshold: f32) -> (f32, f32) {
-    let side = |answerable: bool| {
-        let mut kinds: Vec<&str> = scored.iter().filter(|s| s.answerable == answerable).map(|s| s.kind).collect();
-        kinds.sort_unstable();
-        kinds.dedup();
-        if kinds.is_empty() {
-            return 0.0;
+    KindProbabilities::of(scored).rates(threshold)
+}
+
+/// Each kind's probabilities, sorted, so that a rate at any threshold is a binary search per kind (the
+/// threshold's bootstrap tries every probability of ~1,700 examples, 200 times).
+struct KindProbabilities {
+    /// (answerable, probabilities in increasing order), one per kind.
+    kinds: Vec<(bool, Vec<f32>)>,
+}
+
+impl KindProbabilities {
+    fn of(scored: &[Scored]) -> KindProbabilities {
+        let mut by_kind: std::collections::BTreeMap<(bool, &str), Vec<f32>> = std::collections::BTreeMap::new();
+        for s in scored {
+            by_kind.entry((s.answerable, s.kind)).or_default().push(s.probability);
         }
-        let share = |kind: &str| {
-            let of_kind: Vec<&Scored> = scored.iter().filter(|s| s.answerable == answerable && s.kind == kind).collect();
-            of_kind.iter().filter(|s| (s.probability >= threshold) == answerable).count() as f32 / of_kind.len() as f32
+        let kinds = by_kind
+            .into_iter()
+            .map(|((answerable, _), mut probabilities)| {
+                probabilities.sort_by(f32::total_cmp);
+                (answerable, probabilities)
+            })
+            .collect();
+        KindProbabilities { kinds }
+    }
+
+    fn rates(&self, threshold: f32) -> (f32, f32) {
+        let side = |answerable: bool| {
+            let shares: Vec<f32> = self
+                .kinds
+                .iter()
+                .filter(|(a, _)| *a == answerable)
+                .map(|(_, probabilities)| {
+                    let below = probabilities.partition_point(|p| *p < threshold);
+                    let right = if answerable { probabilities.len() - below } else { below };
+                    right as f32 / probabilities.len() as f32
+                })
+                .collect();
+            if shares.is_empty() {
+                0.0
+            } else {
+                shares.iter().sum::<f32>() / shares.len() as f32
+            }
         };
-        kinds.iter().map(|k| share(k)).sum::<f32>() / kinds.len() as f32
+        (side(true), side(false))
+    }
+}
+
+/// Bootstrap resamples behind [`threshold_spread`].
+pub const THRESHOLD_RESAMPLES: usize = 200;
+
+/// How far the threshold would move on other examples of the same kinds: the 10th and 90th percentiles of
+/// the thresholds [`choose_threshold`] picks on [`THRESHOLD_RESAMPLES`] bootstrap resamples of `scored`
+/// (drawn with replacement by a hash of the resample and draw, so the same examples give the same spread).
+pub fn threshold_spread(scored: &[Scored]) -> (f32, f32) {
+    if scored.is_empty() {
+        return (0.5, 0.5);
+    }
+    let draw = |resample: usize, j: usize| {
+        let hash = sha2::Sha256::digest(format!("{resample}:{j}").as_bytes());
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&hash[..8]);
+        u64::from_le_bytes(word) as usize % scored.len()
     };
-    (side(true), side(false))
+    let mut thresholds: Vec<f32> = (0..THRESHOLD_RESAMPLES)
+        .map(|resample| {
+            let drawn: Vec<Scored> = (0..scored.len()).map(|j| scored[draw(resample, j)]).collect();
+            choose_threshold(&drawn)
+        })
+        .collect();
+    thresholds.sort_by(f32::total_cmp);
+    (thresholds[THRESHOLD_RESAMPLES / 10], thresholds[THRESHOLD_RESAMPLES * 9 / 10])
 }
 
 #[cfg(test)]
@@ -577,6 +637,14 @@ mod tests {
         let (answered, declined) = rates(&scored, t);
         assert_eq!(answered, 1.0);
         assert!((declined - 2.0 / 3.0).abs() < 1e-6, "declined {declined}");
+    }
+
+    #[test]
+    fn every_resampled_threshold_falls_between_classes_that_do_not_overlap() {
+        let mut examples: Vec<(f32, bool, &'static str)> = (0..40).map(|i| (0.6 + i as f32 / 100.0, true, "q")).collect();
+        examples.extend((0..40).map(|i| (i as f32 / 100.0, false, "n")));
+        let (low, high) = threshold_spread(&scored(&examples));
+        assert!(low > 0.39 && high <= 0.6, "spread {low}..{high} crosses a class");
     }
 
     #[test]

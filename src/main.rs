@@ -238,6 +238,15 @@ enum Command {
     },
 }
 
+/// Where `curator gate train` chooses the threshold (curator::eval::gate::ThresholdFrom).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum GateThresholdFrom {
+    /// Fit on train and valid; choose on their out-of-fold probabilities (served).
+    Folds,
+    /// Fit on train; choose on valid (until 2026-12-02).
+    Valid,
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum GateClassifier {
     BoostedTrees,
@@ -246,8 +255,8 @@ enum GateClassifier {
 
 #[derive(Subcommand)]
 enum GateCommand {
-    /// Fit on the train part, choose the threshold on valid, report on dev and heldout, and write the gate
-    /// into the model cache (where `answer.gate` finds it).
+    /// Fit on the train and valid parts, choose the threshold on their out-of-fold probabilities, report
+    /// on dev and heldout, and write the gate into the model cache (where `answer.gate` finds it).
     Train {
         /// AQUA's aqua_val.json.
         #[arg(long)]
@@ -267,6 +276,9 @@ enum GateCommand {
         /// The classifier: gradient-boosted trees (served), or the logistic regression they replaced.
         #[arg(long, value_enum, default_value_t = GateClassifier::BoostedTrees)]
         classifier: GateClassifier,
+        /// Where the threshold is chosen: out-of-fold over train and valid (served), or on valid alone.
+        #[arg(long, value_enum, default_value_t = GateThresholdFrom::Folds)]
+        threshold_from: GateThresholdFrom,
         /// The logistic regression's L2 penalty.
         #[arg(long, default_value_t = 1e-3)]
         l2: f32,
@@ -443,12 +455,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Gate { what: GateCommand::Train { aqua, questions, report, reuse_examples, dry_run, classifier, l2, steps, seed, json } } => {
+        Command::Gate { what: GateCommand::Train { aqua, questions, report, reuse_examples, dry_run, classifier, threshold_from, l2, steps, seed, json } } => {
             let model = match classifier {
                 GateClassifier::BoostedTrees => curator::gate::GateModel::BoostedTrees,
                 GateClassifier::Logistic => curator::gate::GateModel::Logistic { l2, steps },
             };
-            gate_train(settings, &aqua, &questions, &report, reuse_examples, dry_run, model, seed, json)
+            let from = match threshold_from {
+                GateThresholdFrom::Folds => curator::eval::gate::ThresholdFrom::Folds,
+                GateThresholdFrom::Valid => curator::eval::gate::ThresholdFrom::Valid,
+            };
+            gate_train(settings, &aqua, &questions, &report, reuse_examples, dry_run, model, from, seed, json)
         }
         Command::RerankData { out, aqua, beir, synthetic, plain, makers, feedback, seed } => {
             rerank_data(settings, &out, aqua, beir, synthetic, plain, makers, feedback, seed)
@@ -982,6 +998,7 @@ fn gate_train(
     reuse_examples: bool,
     dry_run: bool,
     model: curator::gate::GateModel,
+    from: curator::eval::gate::ThresholdFrom,
     seed: u64,
     json: Option<PathBuf>,
 ) -> Result<()> {
@@ -1015,8 +1032,10 @@ fn gate_train(
         by_part.push((part, computed));
     }
     let examples_of = |part: AquaPart| by_part.iter().find(|(p, _)| *p == part).map(|(_, e)| e.as_slice()).unwrap_or(&[]);
-    let mut gate = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, model)?;
-    let parts: Vec<_> = by_part.iter().filter(|(p, _)| *p != AquaPart::Train).map(|(p, e)| score_part(&gate, part_name(*p), e)).collect();
+    let fitted = fit(examples_of(AquaPart::Train), examples_of(AquaPart::Valid), &key, model, from)?;
+    let mut gate = fitted.gate;
+    let reported = by_part.iter().filter(|(p, _)| !matches!(p, AquaPart::Train | AquaPart::Valid)).map(|(p, e)| score_part(&gate, part_name(*p), e));
+    let parts: Vec<_> = std::iter::once(fitted.chosen_on).chain(reported).collect();
     let sha = curator::index::sha256_file;
     let mut written_files = serde_json::Map::new();
     for part in ["train", "valid", "dev", "heldout"] {
@@ -1043,6 +1062,7 @@ fn gate_train(
             rerank_depth: curator.settings.rerank.depth,
             bm25_drop_stopwords: answer.bm25_drop_stopwords,
         },
+        "threshold": {"chosen_on": parts[0].part, "spread_p10_p90": [fitted.threshold_spread.0, fitted.threshold_spread.1]},
         "scores": parts,
     });
     if !dry_run {
@@ -1054,6 +1074,8 @@ fn gate_train(
         gate_file: path.clone(),
         classifier: gate.classifier.name().to_string(),
         threshold: gate.threshold,
+        threshold_chosen_on: parts[0].part.clone(),
+        threshold_spread: fitted.threshold_spread,
         feature_weight: feature_weight.to_string(),
         features,
         parts,
