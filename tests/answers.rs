@@ -242,38 +242,54 @@ fn a_sentence_citing_the_neighbouring_source_is_re_pointed_to_the_source_that_sa
     assert!(as_written.model_cited.is_empty());
 }
 
+/// What the tiny model answers to `question` over the sample when its grammar allows only `written`.
+fn answer_written_by_grammar(question: &str, written: &str) -> curator::app::Answer {
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = dir.path().join("prompts");
+    std::fs::create_dir(&prompts).unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, prompts.join(path.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(prompts.join("answer.gbnf.j2"), format!("root ::= {written:?}\n")).unwrap();
+    let mut curator = sample_curator(
+        dir.path(),
+        &[
+            ("CURATOR_GENERATION_MODEL", common::TINY_LLM),
+            ("CURATOR_ANSWER_ABSTAIN_BELOW_DENSE", "0"),
+            ("CURATOR_PATHS_PROMPT_DIR", prompts.to_str().unwrap()),
+        ],
+    );
+    curator.load_llm().expect("the tiny test model (scripts/fetch-models.sh llm-tiny)");
+    let generation = curator.load_generation().unwrap();
+    let request = AskRequest { question: question.into(), k: Some(2), ..Default::default() };
+    let answer = curator.ask(&generation, &request, &mut |_| true).unwrap();
+    assert!(answer.generation.is_some(), "the model was called: {answer:?}");
+    assert_eq!(answer.answer, written);
+    answer
+}
+
 /// Issue 13.5: when the model itself declined, the answer's JSON said `"abstained": false`. And an answer
 /// that only says the question back ("The maid pours [1].") answers nothing either. A grammar that allows
 /// only that text makes the real model write it.
 #[test]
 fn a_model_that_declines_or_says_the_question_back_is_reported_as_abstained_by_the_model() {
     for (question, written) in [("Who painted The Milkmaid?", "The collection has no record of that [1]."), ("What does the maid pour?", "The maid pours [1].")] {
-        let dir = tempfile::tempdir().unwrap();
-        let prompts = dir.path().join("prompts");
-        std::fs::create_dir(&prompts).unwrap();
-        for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/prompts")).unwrap() {
-            let path = entry.unwrap().path();
-            std::fs::copy(&path, prompts.join(path.file_name().unwrap())).unwrap();
-        }
-        std::fs::write(prompts.join("answer.gbnf.j2"), format!("root ::= {written:?}\n")).unwrap();
-        let mut curator = sample_curator(
-            dir.path(),
-            &[
-                ("CURATOR_GENERATION_MODEL", common::TINY_LLM),
-                ("CURATOR_ANSWER_ABSTAIN_BELOW_DENSE", "0"),
-                ("CURATOR_PATHS_PROMPT_DIR", prompts.to_str().unwrap()),
-            ],
-        );
-        curator.load_llm().expect("the tiny test model (scripts/fetch-models.sh llm-tiny)");
-        let generation = curator.load_generation().unwrap();
-        let request = AskRequest { question: question.into(), k: Some(2), ..Default::default() };
-        let answer = curator.ask(&generation, &request, &mut |_| true).unwrap();
-        assert!(answer.generation.is_some(), "the model was called: {answer:?}");
-        assert_eq!(answer.answer, written);
+        let answer = answer_written_by_grammar(question, written);
         assert!(answer.abstained, "{answer:?}");
         assert_eq!(answer.declined_by.as_deref(), Some("model"));
         assert!(!answer.closest.is_empty(), "a decline offers the records that came closest");
     }
+}
+
+/// "What was much copied?" answered "The painting was much copied." was counted a decline by the model:
+/// "painting" makes no claim a source supports, so the sentence seemed to say the question back, though
+/// the painting is what the question asks for (AQUA's gold answer to such questions is "the painting").
+#[test]
+fn an_answer_that_names_the_painting_the_question_asks_for_is_not_a_decline() {
+    let answer = answer_written_by_grammar("What was much copied?", "The painting was much copied [1].");
+    assert!(!answer.abstained, "{answer:?}");
+    assert_eq!(answer.declined_by, None);
 }
 
 #[test]
@@ -335,7 +351,7 @@ fn chat_markers_inside_a_question_or_a_record_are_tokenised_as_text() {
 /// hand-written out-of-collection questions (eval/questions) and title questions given the wrong records
 /// are not.
 fn fitted_gate(curator: &Curator) -> curator::gate::Gate {
-    use curator::eval::gate::{examples, fit};
+    use curator::eval::gate::{examples, fit, ThresholdFrom};
     use curator::eval::questions::load_jsonl;
     let generation = curator.load_generation().unwrap();
     let mut questions = Vec::new();
@@ -355,7 +371,7 @@ fn fitted_gate(curator: &Curator) -> curator::gate::Gate {
     let written = load_jsonl(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("eval/questions/out-of-collection-train.jsonl")).expect("the written questions");
     questions.extend(written.into_iter().map(|q| ("out-of-collection".to_string(), q)));
     let examples = examples(curator, &generation, &questions, true, &|_, _| {}).unwrap();
-    fit(&examples, &examples, "test", curator::gate::GateModel::BoostedTrees).unwrap()
+    fit(&examples, &[], "test", curator::gate::GateModel::BoostedTrees, ThresholdFrom::Folds).unwrap().gate
 }
 
 #[test]

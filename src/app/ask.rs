@@ -309,8 +309,10 @@ impl Curator {
         answer.sentences = checked;
         answer.citations = best_citation_per_source(&answer.sentences);
         // An answer none of whose sentences states anything (a refusal, or the question said back: "A group
-        // of people stands next to [1].") does not answer: it is a decline by the model.
-        if !answer.sentences.is_empty() && answer.sentences.iter().all(|s| s.support == Support::NoClaim) {
+        // of people stands next to [1].") does not answer: it is a decline by the model. "The painting was
+        // much copied [1]." claims nothing a source is needed for, but answers "what was much copied?".
+        let says_nothing = |s: &CheckedSentence| s.support == Support::NoClaim && !checker.says_more_than_the_question(&s.text);
+        if !answer.sentences.is_empty() && answer.sentences.iter().all(says_nothing) {
             answer.abstained = true;
             answer.declined_by = Some("model".into());
             answer.closest = search.hits.iter().take(CLOSEST_SHOWN).map(closest_record).collect();

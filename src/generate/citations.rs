@@ -274,6 +274,11 @@ const STOPWORDS: &[&str] = &[
     "stated", "evidenced", "mentioned", "indicated",
 ];
 
+/// Stopwords that name the record a sentence is about. They make no claim a source could support, but
+/// one can be the answer itself: "What was much copied?" "The painting was much copied." answers the
+/// question, where "The maid pours." only said it back.
+const RECORD_WORDS: &[&str] = &["painting", "work", "artist"];
+
 /// Verbs that say a work was made. Beside the heading's maker or date ("was painted by Vermeer", "was
 /// created in 1981") they restate the heading's fact and need no other support.
 const MAKING_VERBS: &[&str] = &[
@@ -435,6 +440,15 @@ impl<'a> SupportChecker<'a> {
             Support::Unsupported
         };
         Ok(CheckedSentence { text: text.to_string(), support, citations, model_cited })
+    }
+
+    /// Whether `sentence` says anything but the question back: a word the question lacks, a word naming
+    /// the record ([`RECORD_WORDS`]) included, and no refusal. An answer none of whose sentences does
+    /// is a decline by the model.
+    pub fn says_more_than_the_question(&self, sentence: &str) -> bool {
+        let lower = sentence.to_lowercase();
+        let record_words = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| RECORD_WORDS.contains(w)).map(str::to_string);
+        !is_refusal(sentence) && content_words(sentence).into_iter().chain(record_words).any(|w| !self.echoes_question(&w))
     }
 
     fn echoes_question(&self, word: &str) -> bool {
