@@ -18,16 +18,36 @@ fn sample_index() -> (tempfile::TempDir, curator::app::Curator, curator::index::
 /// The sample plus records made from (id, title, description), each otherwise a copy of the first sample
 /// record.
 fn sample_index_with(extra: &[(&str, &str, &str)]) -> (tempfile::TempDir, curator::app::Curator, curator::index::Generation) {
+    sample_index_plus(|template| {
+        extra
+            .iter()
+            .map(|(id, title, description)| MuseumRecord {
+                id: id.to_string(),
+                title: title.to_string(),
+                description: Some(description.to_string()),
+                ..template.clone()
+            })
+            .collect()
+    })
+}
+
+/// The sample plus records made from (id, title, maker), each otherwise a copy of the first sample record.
+fn sample_index_with_makers(extra: &[(String, String, String)]) -> (tempfile::TempDir, curator::app::Curator, curator::index::Generation) {
+    sample_index_plus(|template| {
+        extra
+            .iter()
+            .map(|(id, title, maker)| MuseumRecord { id: id.clone(), title: title.clone(), makers: vec![maker.clone()], ..template.clone() })
+            .collect()
+    })
+}
+
+/// The sample plus the records `extra` makes from the first sample record.
+fn sample_index_plus(extra: impl FnOnce(&MuseumRecord) -> Vec<MuseumRecord>) -> (tempfile::TempDir, curator::app::Curator, curator::index::Generation) {
     let dir = tempfile::tempdir().unwrap();
     let curator = common::open(dir.path());
     let mut records = common::sample_records();
-    let template = records[0].clone();
-    records.extend(extra.iter().map(|(id, title, description)| MuseumRecord {
-        id: id.to_string(),
-        title: title.to_string(),
-        description: Some(description.to_string()),
-        ..template.clone()
-    }));
+    let added = extra(&records[0]);
+    records.extend(added);
     common::ingest(&curator, records);
     let generation = curator.load_generation().unwrap();
     (dir, curator, generation)
@@ -396,4 +416,78 @@ fn a_mined_positive_is_the_chunk_that_holds_the_answer() {
     for text in &groups[0].positive {
         assert!(text.to_lowercase().contains("oil on canvas"), "a positive without the answer: {text:?}");
     }
+}
+
+/// The reranker's maker queries named a maker only by the last word of the name that no other maker's
+/// holds ("Mallord" for "Turner, Joseph Mallord William" if "Turner" were shared), where people use any
+/// such word. The varied wordings use each; the evaluated one stays the last, so its set is unchanged.
+#[test]
+fn varied_maker_queries_name_a_maker_by_any_word_of_the_name_no_other_maker_has() {
+    use curator::eval::questions::{maker_queries, AquaPart, Wording};
+    let maker = [
+        ("sample:r1", "Self-Portrait with Beret", "ZORNIKA Pieterszoon van Quelder"),
+        ("sample:r2", "Self-Portrait at the Easel", "ZORNIKA Pieterszoon van Quelder"),
+    ];
+    let others: Vec<(String, String, String)> =
+        (0..12).map(|i| (format!("sample:o{i}"), format!("Self-Portrait {i}"), format!("Painter{i} van Someone{i}"))).collect();
+    let (_dir, _curator, generation) = sample_index_with_makers(
+        &maker.iter().map(|(id, t, m)| (id.to_string(), t.to_string(), m.to_string())).chain(others).collect::<Vec<_>>(),
+    );
+    let asked = |wording: Wording| -> Vec<String> {
+        let mut texts = Vec::new();
+        for part in [AquaPart::Train, AquaPart::Valid, AquaPart::Dev, AquaPart::Heldout] {
+            for seed in 0..16 {
+                let queries = maker_queries(&generation, part, 1000, seed, wording);
+                texts.extend(queries.into_iter().filter(|q| q.relevant.contains_key("sample:r1")).map(|q| q.question.to_lowercase()));
+            }
+        }
+        texts
+    };
+    let evaluated = asked(Wording::Evaluated);
+    assert!(!evaluated.is_empty(), "no maker query about the self-portraits");
+    assert!(evaluated.iter().all(|q| q.starts_with("quelder ")), "{evaluated:?}");
+    let varied = asked(Wording::Varied);
+    for word in ["zornika", "pieterszoon", "quelder"] {
+        assert!(varied.iter().any(|q| q.contains(word)), "never {word:?}: {varied:?}");
+    }
+    assert!(varied.iter().all(|q| !q.contains(" van ")), "'van' is in other makers' names: {varied:?}");
+}
+
+/// Regression: two fresh indexes of the same corpus mined different reranker training groups (2,278 and
+/// 2,281 metadata groups on two machines), so the same seed and steps trained a different model on each.
+/// A graph is built in parallel from random levels, and BM25's equal scores came in segment order. Here
+/// the two indexes differ in both: a sparse graph against the default one, one commit against five.
+#[test]
+fn two_indexes_of_the_same_records_mine_the_same_training_groups() {
+    let path = common::shared().join("corpus/semart/semart_val.jsonl");
+    let records: Vec<MuseumRecord> =
+        curator::records::read_paths(&[path]).expect("SemArt rows").records.into_iter().map(|(r, _)| r).take(300).collect();
+    let questions: Vec<curator::eval::Question> = records
+        .iter()
+        .step_by(10)
+        .map(|r| curator::eval::Question {
+            id: r.id.clone(),
+            question: format!("{} by {}", r.title, r.makers.first().cloned().unwrap_or_default()),
+            relevant: [(r.id.clone(), 1.0)].into_iter().collect(),
+            answers: Vec::new(),
+            answerable: true,
+        })
+        .collect();
+    let mine = |overrides: &[(&str, &str)], batches: usize| -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let curator = curator::app::Curator::open(common::settings_with(dir.path(), overrides)).expect("curator");
+        for batch in records.chunks(records.len().div_ceil(batches)) {
+            common::ingest(&curator, batch.to_vec());
+        }
+        let generation = curator.load_generation().unwrap();
+        let key = |q: &curator::eval::Question| q.id.clone();
+        let never = |_: &curator::eval::Question, _: &str| false;
+        let groups = curator::eval::mining::mine(&curator, &generation, &questions, "test", &key, &never).unwrap();
+        assert_eq!(groups.len(), questions.len(), "every question makes a group");
+        groups.iter().map(|g| serde_json::to_string(g).unwrap() + "\n").collect()
+    };
+    let sparse_graph = mine(&[("CURATOR_HNSW_MAX_CONNECTIONS", "2"), ("CURATOR_HNSW_EF_CONSTRUCTION", "4")], 1);
+    let default_graph = mine(&[], 5);
+    let first_difference = sparse_graph.lines().zip(default_graph.lines()).find(|(a, b)| a != b);
+    assert!(first_difference.is_none(), "the groups differ: {first_difference:?}");
 }

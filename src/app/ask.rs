@@ -311,7 +311,7 @@ impl Curator {
         // An answer none of whose sentences states anything (a refusal, or the question said back: "A group
         // of people stands next to [1].") does not answer: it is a decline by the model. "The painting was
         // much copied [1]." claims nothing a source is needed for, but answers "what was much copied?".
-        let says_nothing = |s: &CheckedSentence| s.support == Support::NoClaim && !checker.says_more_than_the_question(&s.text);
+        let says_nothing = |s: &CheckedSentence| s.support == Support::NoClaim && !s.says_more_than_the_question;
         if !answer.sentences.is_empty() && answer.sentences.iter().all(says_nothing) {
             answer.abstained = true;
             answer.declined_by = Some("model".into());

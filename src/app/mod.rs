@@ -253,6 +253,7 @@ impl Curator {
             diversify: self.settings.retrieval.diversify,
             maker_boost: self.settings.retrieval.maker_boost,
             bm25_drop_stopwords: self.settings.retrieval.bm25_drop_stopwords,
+            exact_dense: false,
         }
     }
 

@@ -48,7 +48,9 @@ pub fn mine(
 ) -> Result<Vec<TrainingGroup>, SearchError> {
     let mut groups = Vec::new();
     for q in questions {
-        let relevant: Vec<&String> = q.relevant.iter().filter(|(_, &g)| g > 0.0).map(|(id, _)| id).collect();
+        let mut relevant: Vec<&String> = q.relevant.iter().filter(|(_, &g)| g > 0.0).map(|(id, _)| id).collect();
+        // By id, not in the hash map's order (which differs between runs): the positives come in this order.
+        relevant.sort();
         if relevant.is_empty() || relevant.iter().all(|id| generation.store.get(id).is_none()) {
             continue;
         }
@@ -61,6 +63,9 @@ pub fn mine(
         // Every word of the question, whatever `answer.bm25_drop_stopwords` says: the installed reranker
         // was trained on negatives mined so, and its manifest's data checksum must still describe them.
         request.bm25_drop_stopwords = false;
+        // The same groups from every index of the same records, so that a fixed seed gives the same model
+        // on every machine: the graph differs between builds, an exact scan does not.
+        request.exact_dense = true;
         let response = match curator.search(generation, &request) {
             Ok(r) => r,
             Err(SearchError::EmptyQuery) => continue,

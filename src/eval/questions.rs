@@ -323,13 +323,14 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
     }
     let mut queries: Vec<(Vec<u8>, Question)> = Vec::new();
     for (maker, words) in &by_maker {
-        // The last word of the name that no other maker's name holds: "Rembrandt van Rijn" -> "rijn".
-        let Some(name) = maker
+        // The words of the name that no other maker's name holds: "REMBRANDT Harmenszoon van Rijn" ->
+        // "REMBRANDT", "Harmenszoon", "Rijn". The evaluated query names the maker by the last of them;
+        // the varied wordings by any, as people do ("Rembrandt", not only "Rijn").
+        let own_words: Vec<&str> = maker
             .split(|c: char| !c.is_alphanumeric())
-            .rfind(|w| w.chars().count() > 2 && makers_with_word.get(&w.to_lowercase()).is_some_and(|m| m.len() == 1))
-        else {
-            continue;
-        };
+            .filter(|w| w.chars().count() > 2 && makers_with_word.get(&w.to_lowercase()).is_some_and(|m| m.len() == 1))
+            .collect();
+        let Some(&last_own_word) = own_words.last() else { continue };
         for (word, ids) in words {
             let others = records_with_word.get(word).copied().unwrap_or(0).saturating_sub(ids.len());
             if ids.len() < 2 || others < 10 {
@@ -342,8 +343,11 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
             }
             let hash = Sha256::digest(format!("{seed}:wording:{key}").as_bytes());
             let text = match wording {
-                Wording::Evaluated => format!("{name} {word}"),
-                Wording::Varied => MAKER_VARIED[hash[0] as usize % MAKER_VARIED.len()].replace("{n}", name).replace("{w}", word),
+                Wording::Evaluated => format!("{last_own_word} {word}"),
+                Wording::Varied => {
+                    let name = own_words[hash[1] as usize % own_words.len()];
+                    MAKER_VARIED[hash[0] as usize % MAKER_VARIED.len()].replace("{n}", name).replace("{w}", word)
+                }
             };
             let question = Question {
                 id,

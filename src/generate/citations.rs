@@ -53,6 +53,11 @@ pub struct CheckedSentence {
     /// was re-pointed to the given source that does (`citations`); empty when the model's citations stand.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub model_cited: Vec<usize>,
+    /// Says something besides the question: a word the question lacks, a word naming the record
+    /// ([`RECORD_WORDS`]) included, and no refusal. An answer none of whose sentences does (or makes a
+    /// claim) is a decline by the model. Not part of the API's sentence.
+    #[serde(skip)]
+    pub says_more_than_the_question: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -286,11 +291,14 @@ const MAKING_VERBS: &[&str] = &[
     "etched", "printed", "sculpted", "carved", "photographed", "designed", "published", "exhibited",
 ];
 
+/// Every word of `text`, lower-cased.
+fn words_of(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
+}
+
 /// Lower-case words that carry content: longer than two letters and not a stopword, or any number.
 pub fn content_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+    words_of(text)
         .filter(|w| w.chars().any(|c| c.is_ascii_digit()) || (w.chars().count() > 2 && !STOPWORDS.contains(&w.as_str())))
         .collect()
 }
@@ -406,7 +414,10 @@ impl<'a> SupportChecker<'a> {
             };
             citations.push(self.judge(number, &claim, vector)?);
         }
-        let states_something = !claim.new_words.is_empty() && !is_refusal(text);
+        let refusal = is_refusal(text);
+        let states_something = !claim.new_words.is_empty() && !refusal;
+        let names_the_record = words_of(text).any(|w| RECORD_WORDS.contains(&w.as_str()) && !self.echoes_question(&w));
+        let says_more_than_the_question = !refusal && (!claim.new_words.is_empty() || names_the_record);
         let mut model_cited = Vec::new();
         if self.repair && states_something && !citations.is_empty() && !citations.iter().any(|c| c.supported) {
             if let Some(vector) = &sentence_vector {
@@ -439,16 +450,7 @@ impl<'a> SupportChecker<'a> {
         } else {
             Support::Unsupported
         };
-        Ok(CheckedSentence { text: text.to_string(), support, citations, model_cited })
-    }
-
-    /// Whether `sentence` says anything but the question back: a word the question lacks, a word naming
-    /// the record ([`RECORD_WORDS`]) included, and no refusal. An answer none of whose sentences does
-    /// is a decline by the model.
-    pub fn says_more_than_the_question(&self, sentence: &str) -> bool {
-        let lower = sentence.to_lowercase();
-        let record_words = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| RECORD_WORDS.contains(w)).map(str::to_string);
-        !is_refusal(sentence) && content_words(sentence).into_iter().chain(record_words).any(|w| !self.echoes_question(&w))
+        Ok(CheckedSentence { text: text.to_string(), support, citations, model_cited, says_more_than_the_question })
     }
 
     fn echoes_question(&self, word: &str) -> bool {

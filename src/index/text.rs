@@ -26,6 +26,9 @@ use crate::records::MuseumRecord;
 
 const ANALYZER: &str = "curator_en";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+/// Hits fetched beyond a search's limit so that equal scores across the cut are ordered by chunk id
+/// (`TextIndex::search`): a series' identical texts score the same.
+const TIE_MARGIN: usize = 64;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -336,7 +339,10 @@ impl TextIndex {
         }
         let query = BooleanQuery::new(clauses);
         let err = |e: tantivy::TantivyError| IndexError::Text { path: Default::default(), why: e.to_string() };
-        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1)).order_by_score()).map_err(err)?;
+        // Equal scores (a series' identical texts) are ordered by chunk id, not by where a segment merge
+        // happened to put them, so two indexes of the same records give the same list: a few more than
+        // `limit` are fetched so that a tie across the cut is settled the same way.
+        let top = searcher.search(&query, &TopDocs::with_limit(limit.max(1) + TIE_MARGIN).order_by_score()).map_err(err)?;
         let mut out = Vec::with_capacity(top.len());
         for (score, address) in top {
             let column = searcher.segment_reader(address.segment_ord).fast_fields().u64("chunk_id").map_err(err)?;
@@ -344,6 +350,8 @@ impl TextIndex {
                 out.push((id as ChunkId, score));
             }
         }
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out.truncate(limit.max(1));
         Ok(out)
     }
 

@@ -81,6 +81,10 @@ pub struct SearchRequest {
     pub maker_boost: f32,
     /// English function words are left out of the BM25 query (`TextIndex::search`).
     pub bm25_drop_stopwords: bool,
+    /// Dense search scores every chunk instead of walking the graph: slower, and the same list on every
+    /// index of the same records (a graph is built in parallel from random levels, so two builds differ).
+    /// The reranker's training data is mined so.
+    pub exact_dense: bool,
 }
 
 /// A record's place in one stage's ranking (1-based) and the score that put it there.
@@ -168,9 +172,12 @@ pub fn bm25(generation: &Generation, query: &str, filters: &Filters, candidates:
     Ok(collapse_to_records(generation, &chunks))
 }
 
-pub fn dense(generation: &Generation, query_vector: &[f32], filters: &Filters, candidates: usize, ef: usize) -> RecordRanking {
+pub fn dense(generation: &Generation, query_vector: &[f32], filters: &Filters, candidates: usize, ef: usize, exact: bool) -> RecordRanking {
     let store = &generation.store;
-    let chunks = if filters.is_empty() {
+    let chunks = if exact {
+        let passing = store.live_chunks().filter(|c| store.get(&c.record_id).is_some_and(|r| filters.matches(&r.record)));
+        generation.vectors.exact_search(query_vector, candidates, passing.map(|c| c.id))
+    } else if filters.is_empty() {
         generation.vectors.search(query_vector, candidates, ef, &|id| store.chunk(id).is_some())
     } else {
         let passing: Vec<ChunkId> = store
@@ -235,7 +242,7 @@ pub fn search(
         let vector = embedder.embed_one(query)?;
         let embed_ms = ms(t);
         let t = Instant::now();
-        let ranking = dense(generation, &vector, filters, candidates, request.ef_search);
+        let ranking = dense(generation, &vector, filters, candidates, request.ef_search, request.exact_dense);
         Ok((ranking, embed_ms, ms(t)))
     };
     let (bm25_ranking, dense_ranking) = match request.mode {
