@@ -174,18 +174,19 @@ pub fn bm25(generation: &Generation, query: &str, filters: &Filters, candidates:
 
 pub fn dense(generation: &Generation, query_vector: &[f32], filters: &Filters, candidates: usize, ef: usize, exact: bool) -> RecordRanking {
     let store = &generation.store;
-    let chunks = if exact {
-        let passing = store.live_chunks().filter(|c| store.get(&c.record_id).is_some_and(|r| filters.matches(&r.record)));
-        generation.vectors.exact_search(query_vector, candidates, passing.map(|c| c.id))
-    } else if filters.is_empty() {
-        generation.vectors.search(query_vector, candidates, ef, &|id| store.chunk(id).is_some())
+    let chunks = if filters.is_empty() {
+        if exact {
+            generation.vectors.exact_search(query_vector, candidates, store.live_chunks().map(|c| c.id))
+        } else {
+            generation.vectors.search(query_vector, candidates, ef, &|id| store.chunk(id).is_some())
+        }
     } else {
         let passing: Vec<ChunkId> = store
             .live_chunks()
             .filter(|c| store.get(&c.record_id).is_some_and(|r| filters.matches(&r.record)))
             .map(|c| c.id)
             .collect();
-        if passing.len() <= EXACT_SCAN_LIMIT {
+        if exact || passing.len() <= EXACT_SCAN_LIMIT {
             generation.vectors.exact_search(query_vector, candidates, passing.into_iter())
         } else {
             let keep = |id: ChunkId| store.record_of(id).is_some_and(|r| filters.matches(&r.record));
