@@ -323,9 +323,10 @@ pub fn maker_queries(generation: &crate::index::Generation, part: AquaPart, limi
     }
     let mut queries: Vec<(Vec<u8>, Question)> = Vec::new();
     for (maker, words) in &by_maker {
-        // The words of the name that no other maker's name holds: "REMBRANDT Harmenszoon van Rijn" ->
-        // "REMBRANDT", "Harmenszoon", "Rijn". The evaluated query names the maker by the last of them;
-        // the varied wordings by any, as people do ("Rembrandt", not only "Rijn").
+        // The words of the name that no other maker's name holds ("van" is in many). The evaluated query
+        // names the maker by the last of them; the varied wordings by any, as people use any part of a
+        // name they know. (A word two makers share names neither: "Rembrandt" is in the Rijksmuseum's
+        // "Rembrandt van Rijn" and SemArt's "REMBRANDT Harmenszoon van Rijn".)
         let own_words: Vec<&str> = maker
             .split(|c: char| !c.is_alphanumeric())
             .filter(|w| w.chars().count() > 2 && makers_with_word.get(&w.to_lowercase()).is_some_and(|m| m.len() == 1))
