@@ -242,12 +242,12 @@ impl Curator {
             Message { role: "system", content: self.prompts.system(scoring.gate.is_none())? },
             Message { role: "user", content: self.prompts.question(&answer.sources, &history, question)? },
         ];
-        let grammar = if settings.constrain_citations {
-            Some(self.prompts.answer_grammar(answer.sources.len(), settings.max_sentences)?)
+        let shape = if settings.constrain_citations {
+            Some(self.prompts.answer_shape(answer.sources.len(), settings.max_sentences)?)
         } else {
             None
         };
-        let mut events = llm()?.generate_constrained(&messages, None, grammar)?;
+        let mut events = llm()?.generate_constrained(&messages, None, shape)?;
         let thresholds = Thresholds { lexical: settings.support_lexical, semantic: settings.support_semantic };
         let sources = answer.sources.clone();
         let mut checker = SupportChecker::new(question, &sources, &self.embedder, thresholds).repairing(settings.repair_citations);

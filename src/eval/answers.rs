@@ -86,6 +86,9 @@ pub struct AnswerRow {
     pub prompt_tokens: Option<usize>,
     pub evaluated_prompt_tokens: Option<usize>,
     pub tokens_per_second: Option<f64>,
+    /// Times decoding refused to end a sentence on an unfinished word ([`crate::generate::AnswerShape`]):
+    /// a row where it is 0 was written as it would have been without that check.
+    pub unfinished_endings_refused: Option<usize>,
     pub relevance: f32,
 }
 
@@ -196,6 +199,7 @@ pub fn evaluate_answers(
             prompt_tokens: answer.generation.as_ref().map(|g| g.prompt_tokens),
             evaluated_prompt_tokens: answer.generation.as_ref().map(|g| g.prompt_tokens - g.reused_tokens),
             tokens_per_second: answer.generation.as_ref().map(|g| g.tokens_per_second),
+            unfinished_endings_refused: answer.generation.as_ref().map(|g| g.unfinished_endings_refused),
             relevance: answer.relevance,
         };
         progress(i + 1, questions.len(), &row);

@@ -74,6 +74,10 @@ pub struct GenerationStats {
     pub tokens_per_second: f64,
     /// The answer reached max_answer_tokens rather than the model's end of turn.
     pub truncated: bool,
+    /// Times the model's choice would have ended a sentence on an unfinished word ("... is [1].") and
+    /// the next best token was taken instead ([`AnswerShape::unfinished_endings`]).
+    #[serde(default)]
+    pub unfinished_endings_refused: usize,
 }
 
 /// A chat message for the model's own chat template.
@@ -83,10 +87,20 @@ pub struct Message {
     pub content: String,
 }
 
+/// The shape an answer is kept to while it is decoded.
+#[derive(Debug, Clone, Default)]
+pub struct AnswerShape {
+    /// A GBNF grammar every answer must match (root rule `root`).
+    pub grammar: String,
+    /// Words no sentence may end on (lower case): "The date of 89/10/80/D is [1]." says the question back
+    /// and nothing else. When the model's choice would end a sentence (a full stop, or a citation's
+    /// bracket) right after one of these, the best token the grammar allows that does not is taken.
+    pub unfinished_endings: Vec<String>,
+}
+
 struct Job {
     prompt: Vec<LlamaToken>,
-    /// A GBNF grammar every answer must match (root rule `root`), or none.
-    grammar: Option<String>,
+    shape: Option<AnswerShape>,
     max_tokens: usize,
     deadline: Instant,
     deadline_seconds: f64,
@@ -144,6 +158,7 @@ impl Llm {
             seed: settings.seed,
             repeat_penalty: settings.repeat_penalty,
             waiting: Arc::clone(&waiting),
+            sentence_ends: sentence_ending_tokens(&model),
         };
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         std::thread::Builder::new()
@@ -218,13 +233,13 @@ impl Llm {
         self.generate_constrained(messages, max_tokens, None)
     }
 
-    /// As [`Llm::generate`], with every sampled token kept inside `grammar` (GBNF, root rule `root`):
-    /// the answer cannot take a shape the grammar does not allow.
+    /// As [`Llm::generate`], with every sampled token kept inside `shape`: the answer cannot take a form
+    /// its grammar does not allow, nor end a sentence on one of its unfinished endings.
     pub fn generate_constrained(
         &self,
         messages: &[Message],
         max_tokens: Option<usize>,
-        grammar: Option<String>,
+        shape: Option<AnswerShape>,
     ) -> Result<UnboundedReceiver<TokenEvent>, GenerateError> {
         let prompt = self.tokenize_chat(messages)?;
         let wanted = max_tokens.unwrap_or(self.settings.max_answer_tokens).max(1);
@@ -235,7 +250,7 @@ impl Llm {
         let max_tokens = wanted.min(self.context_tokens - prompt.len());
         let (events, receiver) = unbounded_channel();
         let deadline_seconds = self.settings.deadline_seconds;
-        let job = Job { prompt, grammar, max_tokens, deadline: Instant::now() + Duration::from_secs_f64(deadline_seconds), deadline_seconds, events };
+        let job = Job { prompt, shape, max_tokens, deadline: Instant::now() + Duration::from_secs_f64(deadline_seconds), deadline_seconds, events };
         self.waiting.fetch_add(1, Ordering::Relaxed);
         match self.jobs.try_send(job) {
             Ok(()) => Ok(receiver),
@@ -259,6 +274,9 @@ struct Worker {
     seed: u32,
     repeat_penalty: f32,
     waiting: Arc<AtomicUsize>,
+    /// Per token id, whether its piece holds a full stop or a bracket, i.e. may end a sentence: only such
+    /// tokens are checked for an unfinished ending, so the check costs nothing at most steps.
+    sentence_ends: Vec<bool>,
 }
 
 /// Tokens the repetition penalty looks back over.
@@ -354,24 +372,35 @@ impl Worker {
             let penalties = LlamaSampler::penalties(self.model.n_vocab(), PENALTY_WINDOW as i32, self.repeat_penalty, 0.0, 0.0);
             Chooser::Sampled(LlamaSampler::chain_simple([penalties, LlamaSampler::temp(self.temperature), LlamaSampler::dist(self.seed)]))
         };
-        let mut grammar = match &job.grammar {
-            Some(text) => Some(LlamaSampler::grammar(&self.model, text, "root").map_err(|e| GenerateError::Grammar(e.to_string()))?),
+        let mut grammar = match &job.shape {
+            Some(shape) => Some(LlamaSampler::grammar(&self.model, &shape.grammar, "root").map_err(|e| GenerateError::Grammar(e.to_string()))?),
             None => None,
         };
+        let unfinished_endings = job.shape.as_ref().map_or(&[][..], |s| s.unfinished_endings.as_slice());
         let vocab = self.model.vocab();
         let mut text = Utf8Pieces::default();
+        // What has been written so far, for the unfinished-ending check.
+        let mut written = String::new();
+        let mut refused = 0;
         let mut logits_at = batch.n_tokens() - 1;
         let mut generated = 0;
         let mut truncated = true;
         let generation_started = Instant::now();
         while generated < job.max_tokens {
-            let token = chooser.next(ctx, logits_at, grammar.as_mut()).ok_or_else(|| GenerateError::Llama("the grammar allows no token".into()))?;
+            let ends_unfinished = |token: LlamaToken| {
+                !unfinished_endings.is_empty()
+                    && self.sentence_ends.get(token.0 as usize).copied().unwrap_or(false)
+                    && ends_on_unfinished_word(&written, &String::from_utf8_lossy(&vocab.token_to_piece(token, false, None)), unfinished_endings)
+            };
+            let (token, was_refused) = chooser.next(ctx, logits_at, grammar.as_mut(), &ends_unfinished).ok_or_else(|| GenerateError::Llama("the grammar allows no token".into()))?;
+            refused += usize::from(was_refused);
             if vocab.is_eog(token) {
                 truncated = false;
                 break;
             }
             generated += 1;
             if let Some(piece) = text.push(&vocab.token_to_piece(token, false, None)) {
+                written.push_str(&piece);
                 if job.events.send(TokenEvent::Piece(piece)).is_err() {
                     break; // the client went away
                 }
@@ -397,6 +426,7 @@ impl Worker {
             generation_ms,
             tokens_per_second: if generation_ms > 0.0 { generated as f64 * 1000.0 / generation_ms } else { 0.0 },
             truncated,
+            unfinished_endings_refused: refused,
         })
     }
 }
@@ -408,11 +438,19 @@ enum Chooser {
 }
 
 impl Chooser {
-    /// The next token from the logits at `logits_at`, kept inside `grammar` when there is one. Checking
-    /// the grammar against the whole vocabulary (150k tokens) at every step is what makes constrained
-    /// decoding slow, so the token chosen freely is checked alone first, and the vocabulary is filtered
-    /// only when the grammar rejects it (llama.cpp's own "grammar first" shortcut).
-    fn next(&mut self, ctx: &LlamaContext<'_>, logits_at: i32, mut grammar: Option<&mut LlamaSampler>) -> Option<LlamaToken> {
+    /// The next token from the logits at `logits_at`, kept inside `grammar` when there is one, and
+    /// whether the first choice was refused for ending a sentence on an unfinished word
+    /// (`ends_unfinished`, checked only with a grammar). Checking the grammar against the whole
+    /// vocabulary (150k tokens) at every step is what makes constrained decoding slow, so the token
+    /// chosen freely is checked alone first, and the vocabulary is filtered only when the grammar (or the
+    /// ending check) rejects it (llama.cpp's own "grammar first" shortcut).
+    fn next(
+        &mut self,
+        ctx: &LlamaContext<'_>,
+        logits_at: i32,
+        mut grammar: Option<&mut LlamaSampler>,
+        ends_unfinished: &dyn Fn(LlamaToken) -> bool,
+    ) -> Option<(LlamaToken, bool)> {
         let free = match self {
             Chooser::Greedy(greedy) => greedy.choose(ctx.get_logits_ith(logits_at).iter().copied().enumerate()),
             Chooser::Sampled(sampler) => {
@@ -421,15 +459,16 @@ impl Chooser {
                 candidates.selected_token()
             }
         }?;
-        let token = match grammar.as_deref_mut() {
+        let (token, refused) = match grammar.as_deref_mut() {
             Some(grammar) => {
-                if allows(grammar, free) {
-                    free
+                let chosen = if allows(grammar, free) { free } else { self.choose_within(ctx, logits_at, grammar, &|_| false)? };
+                if ends_unfinished(chosen) {
+                    (self.choose_within(ctx, logits_at, grammar, ends_unfinished)?, true)
                 } else {
-                    self.choose_within(ctx, logits_at, grammar)?
+                    (chosen, false)
                 }
             }
-            None => free,
+            None => (free, false),
         };
         if let Some(grammar) = grammar {
             grammar.accept(token);
@@ -438,14 +477,18 @@ impl Chooser {
             Chooser::Greedy(greedy) => greedy.accept(token),
             Chooser::Sampled(sampler) => sampler.accept(token),
         }
-        Some(token)
+        Some((token, refused))
     }
 
-    /// The choice among the tokens `grammar` allows next.
-    fn choose_within(&mut self, ctx: &LlamaContext<'_>, logits_at: i32, grammar: &mut LlamaSampler) -> Option<LlamaToken> {
+    /// The choice among the tokens `grammar` allows next, leaving out those `excluded` says, unless that
+    /// leaves none.
+    fn choose_within(&mut self, ctx: &LlamaContext<'_>, logits_at: i32, grammar: &mut LlamaSampler, excluded: &dyn Fn(LlamaToken) -> bool) -> Option<LlamaToken> {
         let mut allowed = ctx.token_data_array_ith(logits_at);
         allowed.apply_sampler(grammar);
         allowed.data.retain(|t| t.logit().is_finite());
+        if allowed.data.iter().any(|t| !excluded(t.id())) {
+            allowed.data.retain(|t| !excluded(t.id()));
+        }
         match self {
             Chooser::Greedy(greedy) => greedy.choose(allowed.data.iter().map(|t| (t.id().0 as usize, t.logit()))),
             Chooser::Sampled(_) if allowed.data.is_empty() => None,
@@ -455,6 +498,31 @@ impl Chooser {
             }
         }
     }
+}
+
+/// Per token id of `model`, whether its piece holds a full stop or an opening bracket.
+fn sentence_ending_tokens(model: &LlamaModel) -> Vec<bool> {
+    let vocab = model.vocab();
+    let mut piece = Vec::new();
+    (0..model.n_vocab())
+        .map(|id| {
+            piece.clear();
+            vocab.token_to_piece_into(LlamaToken::new(id), &mut piece, false, None);
+            piece.iter().any(|&b| b == b'.' || b == b'[')
+        })
+        .collect()
+}
+
+/// Whether `piece`, written after `written`, ends a sentence (a full stop, or a citation's opening
+/// bracket) right after one of `words`: "The date of 89/10/80/D is" followed by " [1]." states nothing.
+/// Only the text before the piece's first full stop or bracket counts, so "c.1650" and "1.5" end nothing.
+pub fn ends_on_unfinished_word(written: &str, piece: &str, words: &[String]) -> bool {
+    let Some(at) = piece.find(['.', '[']) else { return false };
+    // The last word may span the pieces: "i" + "s." ends on "is".
+    let tail = written.char_indices().rev().nth(31).map_or(written, |(i, _)| &written[i..]);
+    let before = format!("{tail}{}", &piece[..at]);
+    let last = before.trim_end().rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    !last.is_empty() && words.iter().any(|w| w.eq_ignore_ascii_case(last))
 }
 
 /// Whether `grammar` lets `token` come next.
@@ -595,6 +663,21 @@ mod tests {
             chain.accept(token);
             greedy.accept(token);
         }
+    }
+
+    #[test]
+    fn a_sentence_may_not_end_on_an_unfinished_word() {
+        let words: Vec<String> = ["is", "of", "the"].map(String::from).to_vec();
+        let ends = |written: &str, piece: &str| ends_on_unfinished_word(written, piece, &words);
+        assert!(ends("The date of 89/10/80/D is", " ["), "the regression: a citation right after \"is\"");
+        assert!(ends("The date of 89/10/80/D is", "."));
+        assert!(ends("The date of 89/10/80/D i", "s ["), "the word spans two pieces");
+        assert!(ends("It is made OF ", "["), "any case, spaces before the bracket");
+        assert!(!ends("The date of 89/10/80/D is", " 1989"), "no full stop or bracket: nothing ends");
+        assert!(!ends("It was painted c", ".1650"), "a full stop inside a date ends nothing here");
+        assert!(!ends("It was painted in 1650", " ["));
+        assert!(!ends("This", " ["), "\"this\" is not \"is\"");
+        assert!(!ends("", "["));
     }
 
     #[test]

@@ -9,5 +9,5 @@ pub mod llm;
 pub mod prompt;
 
 pub use citations::{CheckedSentence, Citation, Support};
-pub use llm::{GenerateError, GenerationStats, Llm, Message, TokenEvent};
+pub use llm::{AnswerShape, GenerateError, GenerationStats, Llm, Message, TokenEvent};
 pub use prompt::{PromptError, Prompts, Source, Turn};

@@ -8,6 +8,8 @@ use std::path::Path;
 use minijinja::Environment;
 use serde::Serialize;
 
+use super::llm::AnswerShape;
+
 const BUILT_IN: [(&str, &str); 5] = [
     ("answer.gbnf.j2", include_str!("../../prompts/answer.gbnf.j2")),
     ("system.j2", include_str!("../../prompts/system.j2")),
@@ -15,6 +17,9 @@ const BUILT_IN: [(&str, &str); 5] = [
     ("rewrite.j2", include_str!("../../prompts/rewrite.j2")),
     ("no_answer.j2", include_str!("../../prompts/no_answer.j2")),
 ];
+
+/// Words no sentence of an answer may end on ([`AnswerShape::unfinished_endings`]), one per line.
+const UNFINISHED_ENDINGS: (&str, &str) = ("unfinished-endings.txt", include_str!("../../prompts/unfinished-endings.txt"));
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
@@ -69,24 +74,31 @@ impl Source {
 
 pub struct Prompts {
     env: Environment<'static>,
+    unfinished_endings: Vec<String>,
 }
 
 impl Prompts {
     pub fn load(dir: Option<&Path>) -> Result<Prompts, PromptError> {
+        let read = |name: &str, built_in: &str| match dir {
+            Some(dir) => {
+                let path = dir.join(name);
+                std::fs::read_to_string(&path).map_err(|source| PromptError::Read { path: path.display().to_string(), source })
+            }
+            None => Ok(built_in.to_string()),
+        };
         let mut env = Environment::new();
         env.set_trim_blocks(true);
         for (name, built_in) in BUILT_IN {
-            let text = match dir {
-                Some(dir) => {
-                    let path = dir.join(name);
-                    std::fs::read_to_string(&path).map_err(|source| PromptError::Read { path: path.display().to_string(), source })?
-                }
-                None => built_in.to_string(),
-            };
-            env.add_template_owned(name.to_string(), text)
+            env.add_template_owned(name.to_string(), read(name, built_in)?)
                 .map_err(|source| PromptError::Template { name: name.to_string(), source })?;
         }
-        Ok(Prompts { env })
+        let unfinished_endings = read(UNFINISHED_ENDINGS.0, UNFINISHED_ENDINGS.1)?
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_lowercase)
+            .collect();
+        Ok(Prompts { env, unfinished_endings })
     }
 
     fn render(&self, name: &str, context: minijinja::Value) -> Result<String, PromptError> {
@@ -116,6 +128,12 @@ impl Prompts {
     /// The llama.cpp grammar an answer over `sources` numbered sources must match.
     pub fn answer_grammar(&self, sources: usize, max_sentences: usize) -> Result<String, PromptError> {
         self.render("answer.gbnf.j2", minijinja::context! { sources, max_sentences => max_sentences.max(1) })
+    }
+
+    /// The shape an answer over `sources` numbered sources is decoded within: the grammar, and the words
+    /// no sentence may end on.
+    pub fn answer_shape(&self, sources: usize, max_sentences: usize) -> Result<AnswerShape, PromptError> {
+        Ok(AnswerShape { grammar: self.answer_grammar(sources, max_sentences)?, unfinished_endings: self.unfinished_endings.clone() })
     }
 }
 
