@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Two runs of `curator eval --answers` on the same questions, side by side: each measure per kind, how
 many answers changed (and, with --show, what they were), answered answers with an unsupported sentence,
-and the median evaluated prompt tokens and first token per kind.
+the median evaluated prompt tokens and first token per kind, and the answers where decoding refused to
+end a sentence on an unfinished word (runs since 2026-12-02 record it per answer).
 
     git show 32fea2e:eval/results/answers-dev-served.json > /tmp/before.json
     python3 scripts/compare-answers.py /tmp/before.json eval/results/answers-dev-served.json [--show]
@@ -34,6 +35,13 @@ def main(before_path, after_path, show):
     for label, run in (("before", before), ("after", after)):
         unsupported = sum(1 for r in run["rows"] if not r["abstained"] and r["supported_share"] is not None and r["supported_share"] < 1)
         print(f"\n{label}: {unsupported} answered answers with an unsupported sentence")
+        refused = [r for r in run["rows"] if r.get("unfinished_endings_refused")]
+        if refused:
+            answered = sum(1 for r in refused if not r["abstained"])
+            gold = sum(1 for r in refused if r["contains_gold"])
+            print(f"  {len(refused)} answers had an unfinished ending refused: {answered} answered, {gold} contain the gold answer")
+            for r in refused if show else []:
+                print(f"    {r['kind']}: {r['question']} -> {r['answer']} (gold {r['gold']})")
         for kind in sorted({r["kind"] for r in run["rows"]}):
             rows = [r for r in run["rows"] if r["kind"] == kind and r.get("evaluated_prompt_tokens")]
             if rows:
