@@ -38,7 +38,7 @@ can_train() { [ "${CURATOR_TRAIN_RERANKER:-1}" != 0 ] && [ -f "$aqua" ] && [ -d 
 steps=("ingest $corpus")
 if wants_gate; then steps+=("fit the answer gate"); fi
 if reranker_missing && can_train; then
-  steps+=("train the reranker (about 50 minutes)")
+  steps+=("train the reranker (about 90 minutes)")
   if wants_gate; then steps+=("fit the answer gate for the reranker"); fi
 fi
 steps+=("map the collection")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: set-up (apt packages, models, the release build), then serve the HTTP
 # API as soon as the first records are indexed, while scripts/prepare.sh builds the rest in the
-# background: the rest of the corpus, the answer gate, the reranker (trained here, about 50 minutes) and
+# background: the rest of the corpus, the answer gate, the reranker (trained here, about 90 minutes) and
 # the gate for its scores. The server switches each piece in when it is ready; /healthz ("building"), the
 # dashboard and <data_dir>/building.log say what is still being built. Ctrl-C stops both.
 #

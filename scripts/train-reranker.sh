@@ -7,7 +7,7 @@
 #      title, maker, date and medium questions in varied wordings and maker queries ("paintings of the
 #      Thames by Turner") about the train part's records;
 #   3. scripts/train-reranker.py: fine-tuning from all-MiniLM-L6-v2 with a fixed seed and a fixed number of
-#      steps (900 by default, about 50 minutes on 2 cores), ONNX + int8 export,
+#      steps (900 by default; mining and training took 85 minutes on 2 cores on 2026-12-02), ONNX + int8 export,
 #      manifest.json with data, settings and validation scores;
 #   4. `curator rerank-check`: how it scores the fixture questions' records (printed).
 # The finished model replaces $MODEL_DIR/reranker only when complete.

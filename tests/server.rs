@@ -679,13 +679,13 @@ async fn the_server_serves_an_ingest_made_by_the_command_line() {
     assert_eq!(body["building"], Value::Null, "{body}");
     let status_file = dir.path().join(curator::server::building::STATUS_FILE);
     let pid = std::process::id();
-    std::fs::write(&status_file, format!(r#"{{"pid": {pid}, "state": "running", "step": "train the reranker (about 50 minutes)", "todo": ["fit the answer gate for the reranker"], "log": "/data/building.log"}}"#)).unwrap();
+    std::fs::write(&status_file, format!(r#"{{"pid": {pid}, "state": "running", "step": "train the reranker (about 90 minutes)", "todo": ["fit the answer gate for the reranker"], "log": "/data/building.log"}}"#)).unwrap();
     let (_, _, body) = send(&app, get("/healthz")).await;
-    assert_eq!(body["building"]["step"], "train the reranker (about 50 minutes)", "{body}");
+    assert_eq!(body["building"]["step"], "train the reranker (about 90 minutes)", "{body}");
     assert_eq!(body["building"]["running"], true);
     let (_, _, page) = send(&app, get("/dashboard")).await;
     let page = page.as_str().unwrap_or_default().to_string();
-    assert!(page.contains("still building: train the reranker (about 50 minutes); then fit the answer gate for the reranker"), "{page}");
+    assert!(page.contains("still building: train the reranker (about 90 minutes); then fit the answer gate for the reranker"), "{page}");
     // The answers it shows are the served default's (it showed the first gate's run, without a reranker).
     assert!(page.contains("answers-dev-served.json") && page.contains("the served default"), "{page}");
     std::fs::remove_file(&status_file).unwrap();
