@@ -2,7 +2,11 @@
 """Two runs of `curator eval --answers` on the same questions, side by side: each measure per kind, how
 many answers changed (and, with --show, what they were), answered answers with an unsupported sentence,
 the median evaluated prompt tokens and first token per kind, and the answers where decoding refused to
-end a sentence on an unfinished word (runs since 2026-12-02 record it per answer).
+end a sentence on an unfinished word (runs since 2026-12-02 record it per answer). Where the first token
+moved, the speed line says why: a least-squares line through (evaluated prompt tokens, first token) over
+the answers the model wrote splits it into a fixed part (retrieval, reranking, evidence) and a cost per
+prompt token (llama.cpp), beside llama.cpp's generation speed; a change to retrieval moves the first,
+a slower machine the other two.
 
     git show 32fea2e:eval/results/answers-dev-served.json > /tmp/before.json
     python3 scripts/compare-answers.py /tmp/before.json eval/results/answers-dev-served.json [--show]
@@ -48,6 +52,18 @@ def main(before_path, after_path, show):
                 tokens = statistics.median(r["evaluated_prompt_tokens"] for r in rows)
                 first = statistics.median(r["first_token_ms"] for r in rows)
                 print(f"  {kind}: evaluated prompt tokens p50 {tokens:g}, first token p50 {first / 1000:.2f} s")
+        print("  " + speed_line(run["rows"]))
+
+
+def speed_line(rows):
+    written = [r for r in rows if r.get("evaluated_prompt_tokens") and r.get("first_token_ms") and r.get("tokens_per_second")]
+    if len(written) < 2:
+        return "speed: fewer than two answers written by the model"
+    slope, intercept = statistics.linear_regression(
+        [r["evaluated_prompt_tokens"] for r in written], [r["first_token_ms"] for r in written])
+    generation = statistics.median(r["tokens_per_second"] for r in written)
+    return (f"speed over {len(written)} written answers: first token = {intercept / 1000:.2f} s fixed "
+            f"+ {slope:.1f} ms per evaluated prompt token; generation p50 {generation:.1f} tokens/s")
 
 
 if __name__ == "__main__":

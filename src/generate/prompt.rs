@@ -23,7 +23,7 @@ const UNFINISHED_ENDINGS: (&str, &str) = ("unfinished-endings.txt", include_str!
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
-    #[error("cannot read prompt template {path}: {source}")]
+    #[error("cannot read prompt file {path}: {source}")]
     Read { path: String, source: std::io::Error },
     #[error("prompt template {name}: {source}")]
     Template { name: String, source: minijinja::Error },
