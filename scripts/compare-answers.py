@@ -4,9 +4,9 @@ many answers changed (and, with --show, what they were), answered answers with a
 the median evaluated prompt tokens and first token per kind, and the answers where decoding refused to
 end a sentence on an unfinished word (runs since 2026-12-02 record it per answer). Where the first token
 moved, the speed line says why: a least-squares line through (evaluated prompt tokens, first token) over
-the answers the model wrote splits it into a fixed part (retrieval, reranking, evidence) and a cost per
-prompt token (llama.cpp), beside llama.cpp's generation speed; a change to retrieval moves the first,
-a slower machine the other two.
+the answers the model wrote splits it into a fixed part (retrieval, reranking, evidence, the first
+token's own step) and a cost per prompt token (llama.cpp), beside llama.cpp's generation speed; a change
+to retrieval moves the first, a slower machine all three.
 
     git show 32fea2e:eval/results/answers-dev-served.json > /tmp/before.json
     python3 scripts/compare-answers.py /tmp/before.json eval/results/answers-dev-served.json [--show]
