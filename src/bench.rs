@@ -385,6 +385,10 @@ struct AnswerFigures {
     /// Prompt tokens whose KV state came from the previous question (the fixed instructions).
     reused_tokens_p50: f64,
     retrieval_p50_ms: f64,
+    /// Of retrieval: the cross-encoder reordering the fused candidates.
+    rerank_p50_ms: f64,
+    /// Scoring the top records' sentences and choosing the evidence (every question, declined ones too).
+    evidence_p50_ms: f64,
     first_token_p50_ms: f64,
     first_token_p95_ms: f64,
     prompt_tokens_per_s_p50: f64,
@@ -403,9 +407,14 @@ fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k:
     curator.load_llm()?;
     let generation = curator.load_generation()?;
     let (mut prompt_tokens, mut reused, mut retrieval, mut first, mut prompt_speed, mut speed) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut rerank, mut evidence) = (vec![], vec![]);
     for (i, query) in queries.iter().enumerate() {
         let request = crate::app::AskRequest { question: query.to_string(), k, ..Default::default() };
         let answer = curator.ask(&generation, &request, &mut |_| true)?;
+        if i > 0 {
+            rerank.push(answer.timings.retrieval.rerank_ms);
+            evidence.push(answer.timings.evidence_ms);
+        }
         let Some(stats) = answer.generation else { continue };
         eprintln!("{}/{} {:.0} ms to first token, {} prompt tokens: {}", i, queries.len() - 1, answer.timings.first_token_ms.unwrap_or(0.0), stats.prompt_tokens, query);
         if i == 0 {
@@ -445,6 +454,8 @@ fn bench_answer(settings: Settings, queries_path: &PathBuf, questions: usize, k:
         prompt_tokens_p50,
         reused_tokens_p50,
         retrieval_p50_ms: percentile(&mut retrieval, 0.5),
+        rerank_p50_ms: percentile(&mut rerank, 0.5),
+        evidence_p50_ms: percentile(&mut evidence, 0.5),
         first_token_p50_ms: percentile(&mut first, 0.5),
         first_token_p95_ms: percentile(&mut first, 0.95),
         prompt_tokens_per_s_p50: prompt_tps,

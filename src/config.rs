@@ -55,6 +55,7 @@ pub struct ChunkingSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmbeddingSettings {
+    pub model_dir: String,
     pub batch_size: usize,
     pub threads: usize,
     pub spin: bool,
@@ -151,6 +152,13 @@ pub struct ServerSettings {
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
     pub max_concurrent_requests: usize,
+}
+
+impl EmbeddingSettings {
+    /// The embedding model's folder: `embedding.model_dir`, or the fetched all-MiniLM-L6-v2 in the model cache.
+    pub fn dir_in(&self, model_dir: &Path) -> PathBuf {
+        non_empty(&self.model_dir).unwrap_or_else(|| model_dir.join("all-minilm-l6-v2-int8"))
+    }
 }
 
 impl RerankSettings {

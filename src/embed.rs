@@ -1,8 +1,10 @@
-//! Embedding: text to 384-dimensional unit vectors with all-MiniLM-L6-v2 (int8 ONNX, mean pooling).
+//! Embedding: text to 384-dimensional unit vectors with all-MiniLM-L6-v2 (int8 ONNX, mean pooling), as
+//! fetched or as fine-tuned on museum data by scripts/train-embedding.sh (`embedding.model_dir`).
 //!
 //! The model's identity (name and file checksum) is stamped into every index generation: vectors from two
 //! different models must never be compared, so a generation built with another model is refused.
 
+use std::path::Path;
 use std::sync::Mutex;
 
 use fastembed::{InitOptionsUserDefined, Pooling, TextEmbedding, TokenizerFiles, UserDefinedEmbeddingModel};
@@ -40,7 +42,7 @@ pub struct Embedder {
 impl Embedder {
     pub fn load(cache: &ModelCache, settings: &EmbeddingSettings) -> Result<Embedder, ModelError> {
         let environment = onnxruntime(&cache.onnxruntime_library())?;
-        let dir = cache.embedding_model_dir();
+        let dir = settings.dir_in(&cache.dir);
         let onnx_path = dir.join("model.onnx");
         let onnx = read_model_file(&onnx_path, "embedding model")?;
         let sha256 = hex(&Sha256::digest(&onnx));
@@ -67,7 +69,7 @@ impl Embedder {
             interactive: Mutex::new(interactive),
             bulk: Mutex::new(bulk),
             tokenizer,
-            identity: EmbeddingIdentity { model_id: EMBEDDING_MODEL_ID.into(), sha256, dimensions: DIMENSIONS },
+            identity: EmbeddingIdentity { model_id: model_name(&dir)?, sha256, dimensions: DIMENSIONS },
             batch_size: settings.batch_size,
         })
     }
@@ -123,10 +125,16 @@ pub fn unit(mut v: Vec<f32>) -> Vec<f32> {
     v
 }
 
-/// Checks that a model cache holds a usable embedding model, without loading it.
-pub fn embedding_model_present(cache: &ModelCache) -> bool {
-    let dir = cache.embedding_model_dir();
-    ["model.onnx", "tokenizer.json"].iter().all(|f| dir.join(f).is_file()) && cache.onnxruntime_library().is_file()
+/// The model's name: the `name` in its folder's manifest.json (a model curator trained,
+/// scripts/train-embedding.sh), else the fetched all-MiniLM-L6-v2's.
+fn model_name(dir: &Path) -> Result<String, ModelError> {
+    let path = dir.join("manifest.json");
+    if !path.is_file() {
+        return Ok(EMBEDDING_MODEL_ID.to_string());
+    }
+    let manifest: serde_json::Value = serde_json::from_slice(&read_model_file(&path, "embedding model manifest")?)
+        .map_err(|e| ModelError::Load { path: path.clone(), why: e.to_string() })?;
+    manifest["name"].as_str().map(str::to_string).ok_or_else(|| ModelError::Load { path, why: "no \"name\"".into() })
 }
 
 /// Cosine similarity of two unit vectors.

@@ -18,10 +18,6 @@ impl ModelCache {
     pub fn onnxruntime_library(&self) -> PathBuf {
         self.dir.join("onnxruntime/libonnxruntime.so.1.24.4")
     }
-
-    pub fn embedding_model_dir(&self) -> PathBuf {
-        self.dir.join("all-minilm-l6-v2-int8")
-    }
 }
 
 #[derive(Debug, thiserror::Error)]

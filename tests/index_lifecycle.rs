@@ -146,6 +146,34 @@ fn a_generation_built_with_another_embedding_model_is_refused() {
     assert!(err.to_string().contains("format 99"), "{err}");
 }
 
+/// Issue 12.1: a fine-tuned embedding model is a folder `embedding.model_dir` names; its manifest's name
+/// is the model id stamped into the index, and an index it built is refused by the fetched model (and
+/// the other way round), so two models' vectors are never compared.
+#[test]
+fn an_index_built_with_the_configured_embedding_model_is_refused_by_the_fetched_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::settings(dir.path());
+    let fetched = settings.embedding.dir_in(&settings.model_dir());
+    let models = tempfile::tempdir().unwrap();
+    let tuned = models.path().join("embedding-tuned");
+    std::fs::create_dir(&tuned).unwrap();
+    for name in ["model.onnx", "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"] {
+        std::fs::copy(fetched.join(name), tuned.join(name)).unwrap_or_else(|e| panic!("{}: {e}", fetched.join(name).display()));
+    }
+    std::fs::write(tuned.join("manifest.json"), r#"{"name": "all-MiniLM-L6-v2 fine-tuned on museum data, int8 ONNX, mean pooling"}"#).unwrap();
+
+    let tuned_dir = tuned.display().to_string();
+    let with_tuned = curator::app::Curator::open(common::settings_with(dir.path(), &[("CURATOR_EMBEDDING_MODEL_DIR", &tuned_dir)])).unwrap();
+    assert_eq!(with_tuned.embedder.identity().model_id, "all-MiniLM-L6-v2 fine-tuned on museum data, int8 ONNX, mean pooling");
+    common::ingest(&with_tuned, common::sample_records());
+    assert!(with_tuned.load_generation().is_ok());
+
+    let with_fetched = common::open(dir.path());
+    assert_ne!(with_fetched.embedder.identity().model_id, with_tuned.embedder.identity().model_id);
+    let err = with_fetched.load_generation().err().expect("the fetched model must refuse the tuned model's index");
+    assert!(err.to_string().contains("embedding model"), "{err}");
+}
+
 #[test]
 fn filters_hold_in_every_mode() {
     let dir = tempfile::tempdir().unwrap();

@@ -174,6 +174,25 @@ fn reranking_orders_the_first_stage_top_by_the_cross_encoder() {
     assert!(pair[0] > pair[1], "{pair:?}");
 }
 
+/// Each cross-encoder score comes back at its own text's place, whatever order the texts are given in
+/// (fastembed returns results with their index; reordering texts, as was tried for less padding, must put
+/// them back).
+#[test]
+fn reranker_scores_come_back_in_the_order_the_texts_were_given() {
+    let (_dir, curator, _generation) = sample_index();
+    let scoring = curator.scoring();
+    let reranker = scoring.reranker.as_deref().expect("common::open checks the reranker");
+    let query = "what does the small dog in the room symbolise";
+    let long_relevant = "The Arnolfini Portrait\nby Jan van Eyck (1434)\nA merchant and his wife stand in a room; the small dog \
+        at their feet is read as a symbol of fidelity, and the single candle in the chandelier as God's presence.";
+    let short_irrelevant = "Sunflowers\nby Vincent van Gogh (1888)";
+    let middle = "A dog sleeps by the fire in a farmhouse kitchen.";
+    let forward = reranker.score(query, &[long_relevant, short_irrelevant, middle]).unwrap();
+    let backward = reranker.score(query, &[middle, short_irrelevant, long_relevant]).unwrap();
+    assert_eq!(forward, vec![backward[2], backward[1], backward[0]], "a score belongs to its text, not to a place in the batch");
+    assert!(forward[0] > forward[1], "the relevant text scores above the irrelevant one: {forward:?}");
+}
+
 /// Issue 13.1: `curator search 'Venice: Sunset' --mode bm25` found nothing, because tantivy read
 /// `Venice:` as a field name; the same for other query-syntax characters in ordinary titles.
 #[test]

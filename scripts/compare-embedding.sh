@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Issue 12.1: the fetched embedding model and the one fine-tuned by scripts/train-embedding.sh, side by
+# side on the same questions: dense, hybrid and hybrid + rerank (the served reranker, depth 30) on AQUA dev
+# and SciFact test, and the vibe queries' valid and heldout halves. The fetched model's figures come from
+# the default data directory's index; the tuned model gets a data directory of its own
+# (CURATOR_TUNED_DATA_DIR, default ~/.local/share/curator-embedding-tuned), where the whole corpus is
+# ingested (about half an hour the first time, on 2 cores). Reports in eval/results/embedding-{base,tuned}-*.json;
+# one Markdown table on stdout.
+#   scripts/compare-embedding.sh [CORPUS]      (default ../shared/corpus)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib/build-env.sh
+curator="$CARGO_TARGET_DIR/release/curator"
+shared="${CURATOR_SHARED:-../shared}"
+corpus="${1:-$shared/corpus}"
+models="$("$curator" settings | sed -n 's/^(resolved) model_dir = //p')"
+tuned_model="${CURATOR_TUNED_MODEL_DIR:-$models/embedding-tuned}"
+tuned_data="${CURATOR_TUNED_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/curator-embedding-tuned}"
+[ -f "$tuned_model/model.onnx" ] || { echo "compare-embedding: no tuned model at $tuned_model; run scripts/train-embedding.sh" >&2; exit 1; }
+
+run_as() {  # run_as base|tuned curator-arguments...
+  local which="$1"; shift
+  if [ "$which" = tuned ]; then
+    CURATOR_EMBEDDING_MODEL_DIR="$tuned_model" CURATOR_PATHS_DATA_DIR="$tuned_data" "$curator" "$@"
+  else
+    "$curator" "$@"
+  fi
+}
+
+eval_as() {  # eval_as base|tuned NAME curator-eval-arguments...
+  local which="$1" name="$2"; shift 2
+  echo "== $which: $name"
+  run_as "$which" eval "$@" --modes dense,hybrid,hybrid+rerank --rerank-depths 30 --json "eval/results/embedding-$which-$name.json" > /dev/null
+}
+
+# SciFact first: each model builds its own small index of the abstracts.
+for which in base tuned; do
+  eval_as "$which" scifact-test "$shared/eval/scifact" --split test
+done
+# Ingest is incremental: a corpus already indexed with this model is read and found unchanged.
+echo "== ingesting $corpus with the tuned model into $tuned_data"
+run_as tuned ingest "$corpus"
+for which in base tuned; do
+  eval_as "$which" aqua-dev "$shared/eval/aqua/aqua_val.json" --part dev
+  for part in valid heldout; do
+    eval_as "$which" "vibe-$part" "eval/queries/vibe-$part.jsonl"
+  done
+done
+python3 - <<'PY'
+import json
+sets = [("aqua-dev", "AQUA dev"), ("scifact-test", "SciFact test"), ("vibe-valid", "vibe valid"), ("vibe-heldout", "vibe heldout")]
+print("| data | mode | model | R@1 | R@10 | MRR@10 | nDCG@10 | P@10 |")
+print("|---|---|---|---|---|---|---|---|")
+for key, label in sets:
+    reports = {w: json.load(open(f"eval/results/embedding-{w}-{key}.json")) for w in ("base", "tuned")}
+    for i, mode in enumerate(reports["base"]["modes"]):
+        name = mode["mode"] + (f"@{mode['rerank_depth']}" if mode.get("rerank_depth") else "")
+        for w in ("base", "tuned"):
+            s = reports[w]["modes"][i]["scores"]
+            print(f"| {label} | {name} | {w} | {s['recall_at_1']:.3f} | {s['recall_at_10']:.3f} | {s['mrr_at_10']:.3f} | {s['ndcg_at_10']:.3f} | {s['precision_at_10']:.3f} |")
+PY
