@@ -31,7 +31,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from model_files import copy_tokenizer_files, count_sources, load_groups, log, oversample, sha256  # noqa: E402
+from model_files import add_training_arguments, copy_tokenizer_files, log, seed_everything, sha256, training_groups  # noqa: E402
 
 VALID_NEGATIVES = 19
 
@@ -48,32 +48,14 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-5)
     ap.add_argument("--warmup", type=int, default=30, help="steps of linear warm-up, then linear decay to 0")
     ap.add_argument("--scale", type=float, default=20.0, help="cosine is multiplied by this before the softmax")
-    ap.add_argument("--eval-every", type=int, default=100)
-    ap.add_argument("--valid-limit", type=int, default=300)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--oversample", action="append", default=[], metavar="SOURCE=N",
-                    help="repeat one source's training groups N times per epoch (e.g. scifact=2)")
+    add_training_arguments(ap, eval_every=100, oversample_example="scifact=2")
     args = ap.parse_args()
 
-    import numpy as np
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-
-    train, valid = load_groups(args.data)
-    # Spread over the sources: the file is written source by source.
-    random.Random(args.seed).shuffle(valid)
-    valid = valid[: args.valid_limit]
-    sources = count_sources(train)
-    train = oversample(train, args.oversample)
-    log(f"{len(train)} training groups {sources}, {len(valid)} validation groups {count_sources(valid)}, oversampled {args.oversample}")
-    if not train or not valid:
-        sys.exit("train-embedding: no training or validation groups in " + args.data)
+    seed_everything(args)
+    train, valid, sources = training_groups(args, "train-embedding", shuffle_valid=True)
 
     os.makedirs(args.out, exist_ok=True)
     work = os.path.join(args.out, "checkpoint")

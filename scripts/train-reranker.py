@@ -32,7 +32,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from model_files import copy_tokenizer_files, count_sources, load_groups, log, oversample, sha256  # noqa: E402
+from model_files import add_training_arguments, copy_tokenizer_files, load_groups, log, seed_everything, sha256, training_groups  # noqa: E402
 
 
 def main():
@@ -48,30 +48,14 @@ def main():
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--head-lr", type=float, default=1e-3)
     ap.add_argument("--pointwise", type=float, default=0.5, help="weight of the pointwise binary cross-entropy")
-    ap.add_argument("--eval-every", type=int, default=300)
-    ap.add_argument("--valid-limit", type=int, default=300)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=13)
-    ap.add_argument("--oversample", action="append", default=[], metavar="SOURCE=N",
-                    help="repeat one source's training groups N times per epoch (e.g. scifact=3)")
+    add_training_arguments(ap, eval_every=300, oversample_example="scifact=3")
     args = ap.parse_args()
 
-    import numpy as np
     import torch
     from sentence_transformers.cross_encoder import CrossEncoder
 
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
-
-    train, valid = load_groups(args.data)
-    valid = valid[: args.valid_limit]
-    sources = count_sources(train)
-    train = oversample(train, args.oversample)
-    log(f"{len(train)} training groups {sources}, {len(valid)} validation groups, oversampled {args.oversample}")
-    if not train or not valid:
-        sys.exit("train-reranker: no training or validation groups in " + args.data)
+    seed_everything(args)
+    train, valid, sources = training_groups(args, "train-reranker")
 
     os.makedirs(args.out, exist_ok=True)
     work = os.path.join(args.out, "checkpoint")

@@ -58,3 +58,45 @@ def copy_tokenizer_files(first, fallback, out):
             src = os.path.join(fallback, name)
         if os.path.exists(src):
             shutil.copy(src, os.path.join(out, name))
+
+
+def add_training_arguments(ap, eval_every, oversample_example):
+    """The arguments both trainers take: validation, threads, seed, oversampling."""
+    ap.add_argument("--eval-every", type=int, default=eval_every)
+    ap.add_argument("--valid-limit", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--oversample", action="append", default=[], metavar="SOURCE=N",
+                    help=f"repeat one source's training groups N times per epoch (e.g. {oversample_example})")
+
+
+def seed_everything(args):
+    """Fixed seeds for Python, NumPy and PyTorch, and PyTorch's threads: training is reproducible."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+
+
+def training_groups(args, name, shuffle_valid=False):
+    """(train, valid, train groups per source) from --data, as --valid-limit and --oversample say; exits
+    when either part is empty. `shuffle_valid` spreads the limited valid part over the sources (the file is
+    written source by source)."""
+    import random
+    import sys
+
+    train, valid = load_groups(args.data)
+    if shuffle_valid:
+        random.Random(args.seed).shuffle(valid)
+    valid = valid[: args.valid_limit]
+    sources = count_sources(train)
+    train = oversample(train, args.oversample)
+    log(f"{len(train)} training groups {sources}, {len(valid)} validation groups {count_sources(valid)}, oversampled {args.oversample}")
+    if not train or not valid:
+        sys.exit(f"{name}: no training or validation groups in {args.data}")
+    return train, valid, sources
