@@ -7,6 +7,7 @@
 # ingested (about half an hour the first time, on 2 cores). Reports in eval/results/embedding-{base,tuned}-*.json;
 # one Markdown table on stdout.
 #   scripts/compare-embedding.sh [CORPUS]      (default ../shared/corpus)
+# MODES=dense,hybrid leaves the reranker out (on AQUA dev it takes about 10 minutes a model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/build-env.sh
@@ -30,7 +31,7 @@ run_as() {  # run_as base|tuned curator-arguments...
 eval_as() {  # eval_as base|tuned NAME curator-eval-arguments...
   local which="$1" name="$2"; shift 2
   echo "== $which: $name"
-  run_as "$which" eval "$@" --modes dense,hybrid,hybrid+rerank --rerank-depths 30 --json "eval/results/embedding-$which-$name.json" > /dev/null
+  run_as "$which" eval "$@" --modes "${MODES:-dense,hybrid,hybrid+rerank}" --rerank-depths 30 --json "eval/results/embedding-$which-$name.json" > /dev/null
 }
 
 # SciFact first: each model builds its own small index of the abstracts.
@@ -53,9 +54,12 @@ print("| data | mode | model | R@1 | R@10 | MRR@10 | nDCG@10 | P@10 |")
 print("|---|---|---|---|---|---|---|---|")
 for key, label in sets:
     reports = {w: json.load(open(f"eval/results/embedding-{w}-{key}.json")) for w in ("base", "tuned")}
-    for i, mode in enumerate(reports["base"]["modes"]):
+    for mode in reports["base"]["modes"]:
         name = mode["mode"] + (f"@{mode['rerank_depth']}" if mode.get("rerank_depth") else "")
         for w in ("base", "tuned"):
-            s = reports[w]["modes"][i]["scores"]
+            same = [m for m in reports[w]["modes"] if m["mode"] == mode["mode"]]
+            if not same:
+                continue
+            s = same[0]["scores"]
             print(f"| {label} | {name} | {w} | {s['recall_at_1']:.3f} | {s['recall_at_10']:.3f} | {s['mrr_at_10']:.3f} | {s['ndcg_at_10']:.3f} | {s['precision_at_10']:.3f} |")
 PY
