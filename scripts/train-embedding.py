@@ -31,7 +31,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from model_files import add_training_arguments, copy_tokenizer_files, log, seed_everything, sha256, training_groups  # noqa: E402
+from model_files import BestCheckpoint, add_training_arguments, copy_tokenizer_files, log, seed_everything, sha256, training_groups  # noqa: E402
 
 VALID_NEGATIVES = 19
 
@@ -89,11 +89,9 @@ def main():
         model.save_pretrained(work)
         tokenizer.save_pretrained(work)
 
-    best = validate()
-    log(f"validation MRR@10: base model {best:.4f}")
-    base_mrr = best
-    save()
-    history = [{"step": 0, "valid_mrr_at_10": best}]
+    checkpoint = BestCheckpoint(validate, save)
+    base_mrr = checkpoint.best
+    log(f"validation MRR@10: base model {base_mrr:.4f}")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     model.train()
     step, seen = 0, 0
@@ -126,20 +124,10 @@ def main():
             if step % 20 == 0:
                 log(f"step {step} groups {seen} loss {loss.item():.4f}")
             if step % args.eval_every == 0:
-                mrr = validate()
-                history.append({"step": step, "valid_mrr_at_10": mrr})
-                log(f"step {step}: validation MRR@10 {mrr:.4f} (best {best:.4f})")
-                if mrr > best:
-                    best = mrr
-                    save()
-    if step and step % args.eval_every:
-        mrr = validate()
-        history.append({"step": step, "valid_mrr_at_10": mrr})
-        if mrr > best:
-            best = mrr
-            save()
-    log(f"training done: {step} steps, {seen} groups; validation MRR@10 base {base_mrr:.4f}, best {best:.4f}")
-    export(args, work, valid, base_mrr, best, history, sources, step)
+                checkpoint.check(step)
+    checkpoint.finish(step)
+    log(f"training done: {step} steps, {seen} groups; validation MRR@10 base {base_mrr:.4f}, best {checkpoint.best:.4f}")
+    export(args, work, valid, base_mrr, checkpoint.best, checkpoint.history, sources, step)
 
 
 def export(args, work, valid, base_mrr, best, history, sources, steps):

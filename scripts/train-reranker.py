@@ -32,7 +32,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from model_files import add_training_arguments, copy_tokenizer_files, load_groups, log, seed_everything, sha256, training_groups  # noqa: E402
+from model_files import BestCheckpoint, add_training_arguments, copy_tokenizer_files, load_groups, log, seed_everything, sha256, training_groups  # noqa: E402
 
 
 def main():
@@ -97,10 +97,8 @@ def main():
         return sum(rr) / len(rr)
 
     base_mrr = baseline_mrr()
-    best = validate()
-    log(f"validation MRR@10: retrieval order {base_mrr:.4f}, untrained cross-encoder {best:.4f}")
-    ce.save(work)
-    history = [{"step": 0, "valid_mrr_at_10": best}]
+    checkpoint = BestCheckpoint(validate, lambda: ce.save(work))
+    log(f"validation MRR@10: retrieval order {base_mrr:.4f}, untrained cross-encoder {checkpoint.best:.4f}")
     step, seen = 0, 0
     order = list(range(len(train)))
     while step < args.steps:
@@ -132,17 +130,9 @@ def main():
             if step % 50 == 0:
                 log(f"step {step} groups {seen} loss {loss.item():.4f}")
             if step % args.eval_every == 0:
-                mrr = validate()
-                history.append({"step": step, "valid_mrr_at_10": mrr})
-                log(f"step {step}: validation MRR@10 {mrr:.4f} (best {best:.4f})")
-                if mrr > best:
-                    best = mrr
-                    ce.save(work)
-    mrr = validate()
-    history.append({"step": step, "valid_mrr_at_10": mrr})
-    if mrr > best:
-        best = mrr
-        ce.save(work)
+                checkpoint.check(step)
+    checkpoint.finish(step)
+    best, history = checkpoint.best, checkpoint.history
     log(f"training done: {step} steps, {seen} groups; best validation MRR@10 {best:.4f}")
     export(args, work, best, base_mrr, history, sources, len(train), len(valid), step)
 

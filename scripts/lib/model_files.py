@@ -100,3 +100,28 @@ def training_groups(args, name, shuffle_valid=False):
     if not train or not valid:
         sys.exit(f"{name}: no training or validation groups in {args.data}")
     return train, valid, sources
+
+
+class BestCheckpoint:
+    """Keeps the checkpoint that validates best: `validate()` returns the validation score (higher is
+    better), `save()` writes the model as it is now. The model before training is the first checkpoint."""
+
+    def __init__(self, validate, save):
+        self.validate, self.save = validate, save
+        self.best = validate()
+        self.history = [{"step": 0, "valid_mrr_at_10": self.best}]
+        save()
+
+    def check(self, step):
+        """Validates after `step` steps and saves the model when it beats every earlier checkpoint."""
+        mrr = self.validate()
+        self.history.append({"step": step, "valid_mrr_at_10": mrr})
+        log(f"step {step}: validation MRR@10 {mrr:.4f} (best {self.best:.4f})")
+        if mrr > self.best:
+            self.best = mrr
+            self.save()
+
+    def finish(self, step):
+        """Validates the last step unless that was just done."""
+        if self.history[-1]["step"] != step:
+            self.check(step)
