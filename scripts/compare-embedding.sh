@@ -3,7 +3,7 @@
 # side on the same questions: dense, hybrid and hybrid + rerank (the served reranker, depth 30) on AQUA dev
 # and SciFact test, and the vibe queries' valid and heldout halves. The fetched model's figures come from
 # the default data directory's index; the tuned model gets a data directory of its own
-# (CURATOR_TUNED_DATA_DIR, default ~/.local/share/curator-embedding-tuned), where the whole corpus is
+# (CURATOR_TUNED_DATA_DIR, default ~/.local/share/curator-embedding-<model checksum>), where the whole corpus is
 # ingested (about half an hour the first time, on 2 cores). Reports in eval/results/embedding-{base,tuned}-*.json;
 # one Markdown table on stdout.
 #   scripts/compare-embedding.sh [CORPUS]      (default ../shared/corpus)
@@ -16,15 +16,18 @@ shared="${CURATOR_SHARED:-../shared}"
 corpus="${1:-$shared/corpus}"
 models="$("$curator" settings | sed -n 's/^(resolved) model_dir = //p')"
 tuned_model="${CURATOR_TUNED_MODEL_DIR:-$models/embedding-tuned}"
-tuned_data="${CURATOR_TUNED_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/curator-embedding-tuned}"
 [ -f "$tuned_model/model.onnx" ] || { echo "compare-embedding: no tuned model at $tuned_model; run scripts/train-embedding.sh" >&2; exit 1; }
+# Named by the model's checksum: an index is refused by any other model, a retrained one included.
+tuned_sha="$(sha256sum "$tuned_model/model.onnx" | cut -c1-12)"
+tuned_data="${CURATOR_TUNED_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/curator-embedding-$tuned_sha}"
 
 run_as() {  # run_as base|tuned curator-arguments...
   local which="$1"; shift
   if [ "$which" = tuned ]; then
     CURATOR_EMBEDDING_MODEL_DIR="$tuned_model" CURATOR_PATHS_DATA_DIR="$tuned_data" "$curator" "$@"
   else
-    "$curator" "$@"
+    # The fetched model, whatever config.toml or the environment names.
+    CURATOR_EMBEDDING_MODEL_DIR= "$curator" "$@"
   fi
 }
 
@@ -55,7 +58,7 @@ print("|---|---|---|---|---|---|---|---|")
 for key, label in sets:
     reports = {w: json.load(open(f"eval/results/embedding-{w}-{key}.json")) for w in ("base", "tuned")}
     for mode in reports["base"]["modes"]:
-        name = mode["mode"] + (f"@{mode['rerank_depth']}" if mode.get("rerank_depth") else "")
+        name = mode["mode"]
         for w in ("base", "tuned"):
             same = [m for m in reports[w]["modes"] if m["mode"] == mode["mode"]]
             if not same:

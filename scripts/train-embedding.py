@@ -96,12 +96,13 @@ def main():
     model.train()
     step, seen = 0, 0
     order = list(range(len(train)))
+    size = min(args.batch, len(train))
     while step < args.steps:
         random.shuffle(order)
-        for start in range(0, len(order) - args.batch + 1, args.batch):
+        for start in range(0, len(order) - size + 1, size):
             if step >= args.steps:
                 break
-            batch = [train[i] for i in order[start:start + args.batch]]
+            batch = [train[i] for i in order[start:start + size]]
             positives = [random.choice(g["positive"]) for g in batch]
             negatives = [random.choice(g["negatives"]) for g in batch]
             candidates = positives + negatives

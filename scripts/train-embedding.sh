@@ -8,7 +8,7 @@
 # `embedding.model_dir` names it; an index built with one model is refused by the other, so using it means
 # ingesting again into a data directory of its own (README "Embedding model").
 #
-#   scripts/train-embedding.sh [--steps N] [--out DIR] [other train-embedding.py flags]
+#   scripts/train-embedding.sh [--out DIR] [--steps N] [other train-embedding.py flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/build-env.sh
@@ -17,6 +17,9 @@ training_setup train-embedding
 
 final="$models/embedding-tuned"
 if [ "${1:-}" = "--out" ]; then final="$2"; shift 2; fi
+for arg in "$@"; do
+  [ "$arg" != "--out" ] || { echo "train-embedding: --out must come first (the model is trained beside it, then moved there)" >&2; exit 1; }
+done
 out="$final.training"
 rm -rf "$out"
 echo "== training"

@@ -147,8 +147,8 @@ fn a_generation_built_with_another_embedding_model_is_refused() {
 }
 
 /// Issue 12.1: a fine-tuned embedding model is a folder `embedding.model_dir` names; its manifest's name
-/// is the model id stamped into the index, and an index it built is refused by the fetched model (and
-/// the other way round), so two models' vectors are never compared.
+/// is the model id stamped into the index, and an index it built is refused by the fetched model, so two
+/// models' vectors are never compared (even when, as here, the two files are the same).
 #[test]
 fn an_index_built_with_the_configured_embedding_model_is_refused_by_the_fetched_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -29,7 +29,8 @@ training_setup() {
   mkdir -p "$(dirname "$data")"
   if [ ! -s "$data" ]; then
     echo "== mining training groups with curator's retrieval"
-    "$curator" rerank-data --aqua "$shared/eval/aqua/aqua_val.json" --beir "$shared/eval/scifact" --out "$data.tmp"
+    # Mined with the fetched embedding model, whatever config.toml names: the file's name says how it was mined.
+    CURATOR_EMBEDDING_MODEL_DIR= "$curator" rerank-data --aqua "$shared/eval/aqua/aqua_val.json" --beir "$shared/eval/scifact" --out "$data.tmp"
     mv "$data.tmp" "$data"
   fi
 }
