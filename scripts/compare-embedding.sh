@@ -7,7 +7,8 @@
 # ingested (about half an hour the first time, on 2 cores). Reports in eval/results/embedding-{base,tuned}-*.json;
 # one Markdown table on stdout.
 #   scripts/compare-embedding.sh [CORPUS]      (default ../shared/corpus)
-# MODES=dense,hybrid leaves the reranker out (on AQUA dev it takes about 10 minutes a model).
+# MODES=dense,hybrid leaves the reranker out (on AQUA dev it takes about 10 minutes a model); SETS="aqua vibe"
+# measures only those (of scifact, aqua, vibe).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/build-env.sh
@@ -37,18 +38,27 @@ eval_as() {  # eval_as base|tuned NAME curator-eval-arguments...
   run_as "$which" eval "$@" --modes "${MODES:-dense,hybrid,hybrid+rerank}" --rerank-depths 30 --json "eval/results/embedding-$which-$name.json" > /dev/null
 }
 
+sets=" ${SETS:-scifact aqua vibe} "
 # SciFact first: each model builds its own small index of the abstracts.
-for which in base tuned; do
-  eval_as "$which" scifact-test "$shared/eval/scifact" --split test
-done
-# Ingest is incremental: a corpus already indexed with this model is read and found unchanged.
-echo "== ingesting $corpus with the tuned model into $tuned_data"
-run_as tuned ingest "$corpus"
-for which in base tuned; do
-  eval_as "$which" aqua-dev "$shared/eval/aqua/aqua_val.json" --part dev
-  for part in valid heldout; do
-    eval_as "$which" "vibe-$part" "eval/queries/vibe-$part.jsonl"
+if [[ "$sets" == *" scifact "* ]]; then
+  for which in base tuned; do
+    eval_as "$which" scifact-test "$shared/eval/scifact" --split test
   done
+fi
+if [[ "$sets" == *" aqua "* || "$sets" == *" vibe "* ]]; then
+  # Ingest is incremental: a corpus already indexed with this model is read and found unchanged.
+  echo "== ingesting $corpus with the tuned model into $tuned_data"
+  run_as tuned ingest "$corpus"
+fi
+for which in base tuned; do
+  if [[ "$sets" == *" aqua "* ]]; then
+    eval_as "$which" aqua-dev "$shared/eval/aqua/aqua_val.json" --part dev
+  fi
+  if [[ "$sets" == *" vibe "* ]]; then
+    for part in valid heldout; do
+      eval_as "$which" "vibe-$part" "eval/queries/vibe-$part.jsonl"
+    done
+  fi
 done
 python3 - <<'PY'
 import json
@@ -56,7 +66,10 @@ sets = [("aqua-dev", "AQUA dev"), ("scifact-test", "SciFact test"), ("vibe-valid
 print("| data | mode | model | R@1 | R@10 | MRR@10 | nDCG@10 | P@10 |")
 print("|---|---|---|---|---|---|---|---|")
 for key, label in sets:
-    reports = {w: json.load(open(f"eval/results/embedding-{w}-{key}.json")) for w in ("base", "tuned")}
+    try:
+        reports = {w: json.load(open(f"eval/results/embedding-{w}-{key}.json")) for w in ("base", "tuned")}
+    except FileNotFoundError:
+        continue
     for mode in reports["base"]["modes"]:
         name = mode["mode"]
         for w in ("base", "tuned"):
