@@ -48,7 +48,8 @@ fi
 if [[ "$sets" == *" aqua "* || "$sets" == *" vibe "* ]]; then
   # Ingest is incremental: a corpus already indexed with this model is read and found unchanged.
   echo "== ingesting $corpus with the tuned model into $tuned_data"
-  run_as tuned ingest "$corpus"
+  # In steps: a run stopped midway keeps what it embedded, and the next one goes on from there.
+  run_as tuned ingest --commit-every 10000 "$corpus"
 fi
 for which in base tuned; do
   if [[ "$sets" == *" aqua "* ]]; then
