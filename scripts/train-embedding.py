@@ -31,7 +31,7 @@ import shutil
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from model_files import BestCheckpoint, add_training_arguments, copy_tokenizer_files, log, seed_everything, sha256, training_groups  # noqa: E402
+from model_files import BestCheckpoint, add_training_arguments, copy_tokenizer_files, log, reciprocal_rank_at_10, seed_everything, sha256, training_groups  # noqa: E402
 
 VALID_NEGATIVES = 19
 
@@ -69,10 +69,6 @@ def main():
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=-1)
 
-    def reciprocal_rank(similarities):
-        rank = 1 + sum(1 for x in similarities[1:] if x > similarities[0])
-        return 1.0 / rank if rank <= 10 else 0.0
-
     def validate():
         model.eval()
         rr = []
@@ -81,7 +77,7 @@ def main():
                 texts = g["positive"][:1] + g["negatives"][:VALID_NEGATIVES]
                 q = embed([g["query"]], args.query_length)
                 p = embed(texts, args.max_length)
-                rr.append(reciprocal_rank((p @ q.T).view(-1).tolist()))
+                rr.append(reciprocal_rank_at_10((p @ q.T).view(-1).tolist()))
         model.train()
         return sum(rr) / len(rr)
 
@@ -195,8 +191,7 @@ def export(args, work, valid, base_mrr, best, history, sources, steps):
         candidates = g["positive"][:1] + g["negatives"][:VALID_NEGATIVES]
         q = onnx_embed(int8, [g["query"]], args.query_length)
         p = onnx_embed(int8, candidates, args.max_length)
-        rank = 1 + int((p[1:] @ q[0] > p[0] @ q[0]).sum())
-        rr.append(1.0 / rank if rank <= 10 else 0.0)
+        rr.append(reciprocal_rank_at_10((p @ q[0]).tolist()))
         p32 = onnx_embed(fp32, candidates[:1], args.max_length)
         cosines.append(float(p32[0] @ p[0]))
     int8_mrr = sum(rr) / len(rr)

@@ -32,7 +32,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
-from model_files import BestCheckpoint, add_training_arguments, copy_tokenizer_files, load_groups, log, seed_everything, sha256, training_groups  # noqa: E402
+from model_files import BestCheckpoint, add_training_arguments, copy_tokenizer_files, load_groups, log, reciprocal_rank_at_10, seed_everything, sha256, training_groups  # noqa: E402
 
 
 def main():
@@ -83,8 +83,7 @@ def main():
             for g in valid:
                 texts = g["positive"][:1] + g["negatives"][:19]
                 s = scores(g["query"], texts).tolist()
-                rank = 1 + sum(1 for x in s[1:] if x > s[0])
-                rr.append(1.0 / rank if rank <= 10 else 0.0)
+                rr.append(reciprocal_rank_at_10(s))
         model.train()
         return sum(rr) / len(rr)
 

@@ -34,6 +34,12 @@ def load_groups(path):
     return train, valid
 
 
+def reciprocal_rank_at_10(scores):
+    """1/rank of the positive, `scores[0]`, among `scores` (ties in its favour); 0 below the tenth place."""
+    rank = 1 + sum(1 for x in scores[1:] if x > scores[0])
+    return 1.0 / rank if rank <= 10 else 0.0
+
+
 def count_sources(groups):
     counts = {}
     for g in groups:
