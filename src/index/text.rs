@@ -209,6 +209,26 @@ pub fn without_stopwords(plain: &str) -> String {
     kept.join(" ")
 }
 
+/// The words a question is asked with ("in what year ...", "by whom ...": one of the first two words).
+const QUESTION_WORDS: &[&str] = &["who", "whom", "whose", "what", "when", "where", "which", "why", "how"];
+/// The verbs a yes/no question opens with.
+const QUESTION_VERBS: &[&str] = &["is", "are", "was", "were", "did", "does", "do", "can", "could", "has", "have", "had"];
+
+/// Whether `query` is asked as a question ("who painted ...?", "in what year was ...", "what did velzquez
+/// recruit") rather than typed as search words ("Rembrandt self portrait"): it ends with a question mark,
+/// or one of its first two words is a question word, or its first word a verb that opens a question. A
+/// question names people as its subject as often as their makers, so `maker_boost` is for search words.
+pub fn reads_as_question(query: &str) -> bool {
+    if query.trim_end().ends_with('?') {
+        return true;
+    }
+    // "what's" is "what".
+    let mut words = query.split_whitespace().map(|w| w.split(['\'', '’']).next().unwrap_or(w).trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase());
+    let first = words.next().unwrap_or_default();
+    let second = words.next().unwrap_or_default();
+    QUESTION_VERBS.contains(&first.as_str()) || [first, second].iter().any(|w| QUESTION_WORDS.contains(&w.as_str()))
+}
+
 /// Shorter words are not corrected: one edit turns most of them into another word.
 const MIN_CORRECTED_LETTERS: usize = 4;
 
@@ -306,7 +326,7 @@ impl TextIndex {
     /// BM25 top `limit` chunks for `query`, restricted by `filters`; (chunk id, score), best first. With
     /// `maker_boost` above 0, a chunk whose record's makers hold words of the query scores their BM25 in
     /// the makers field, times `maker_boost`, on top: "Rembrandt self portrait" prefers Rembrandt's
-    /// self-portraits to a pupil's whose text names him.
+    /// self-portraits to a pupil's whose text names him. Not for a query that [`reads_as_question`].
     /// With `drop_stopwords`, English function words are left out of the query (unless it has nothing
     /// else): chunks that repeat a question's "were" and "for" otherwise outscore the one rarer word that
     /// names the work. A word no chunk holds is also read as its likeliest spelling ([`Self::spelling_corrections`]).
@@ -329,7 +349,7 @@ impl TextIndex {
             Box::new(BooleanQuery::new(either))
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, or_corrected(text_query, self.fields.body))];
-        if maker_boost > 0.0 {
+        if maker_boost > 0.0 && !reads_as_question(query) {
             let (maker_query, _unparsed) = self.maker_parser.parse_query_lenient(&plain);
             let maker_query = or_corrected(maker_query, self.fields.makers);
             clauses.push((Occur::Should, Box::new(BoostQuery::new(maker_query, maker_boost))));
@@ -514,6 +534,16 @@ mod tests {
         }
         index.commit(writer).unwrap();
         (dir, index)
+    }
+
+    #[test]
+    fn questions_are_told_from_search_words_by_their_first_words_or_question_mark() {
+        for question in ["Who painted The Milkmaid?", "what did velzquez recruit", "what's the vision of love", "in what year was Remagen made", "by whom was it painted", "Is the Night Watch on canvas", "Rembrandt self portrait?"] {
+            assert!(reads_as_question(question), "{question}");
+        }
+        for words in ["Rembrandt self portrait", "a lonely figure on a beach", "Turner Thames", "portraits of Dutch merchants 1600-1650", ""] {
+            assert!(!reads_as_question(words), "{words}");
+        }
     }
 
     #[test]
