@@ -2,7 +2,8 @@
 # Issue 12.1: the fetched embedding model and the one fine-tuned by scripts/train-embedding.sh, side by
 # side on the same questions: dense, hybrid and hybrid + rerank (the served reranker, depth 30) on AQUA dev
 # and SciFact test, and the vibe queries' valid and heldout halves. The fetched model's figures come from
-# the default data directory's index; the tuned model gets a data directory of its own
+# the index in CURATOR_BASE_DATA_DIR (default: the default data directory, until `curator reembed` switches it
+# to the tuned model; a run against the other model's index is refused, not mixed); the tuned model gets a data directory of its own
 # (CURATOR_TUNED_DATA_DIR, default ~/.local/share/curator-embedding-<model checksum>), where the whole corpus is
 # ingested (about half an hour the first time, on 2 cores). Reports in eval/results/embedding-{base,tuned}-*.json;
 # one Markdown table on stdout.
@@ -22,13 +23,15 @@ tuned_model="${CURATOR_TUNED_MODEL_DIR:-$models/embedding-tuned}"
 tuned_sha="$(sha256sum "$tuned_model/model.onnx" | cut -c1-12)"
 tuned_data="${CURATOR_TUNED_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/curator-embedding-$tuned_sha}"
 
+base_data="${CURATOR_BASE_DATA_DIR:-$("$curator" settings | sed -n 's/^(resolved) data_dir = //p')}"
+
 run_as() {  # run_as base|tuned curator-arguments...
   local which="$1"; shift
   if [ "$which" = tuned ]; then
     CURATOR_EMBEDDING_MODEL_DIR="$tuned_model" CURATOR_PATHS_DATA_DIR="$tuned_data" "$curator" "$@"
   else
     # The fetched model, whatever config.toml or the environment names.
-    CURATOR_EMBEDDING_MODEL_DIR= "$curator" "$@"
+    CURATOR_EMBEDDING_MODEL_DIR="$models/all-minilm-l6-v2-int8" CURATOR_PATHS_DATA_DIR="$base_data" "$curator" "$@"
   fi
 }
 

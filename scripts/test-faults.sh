@@ -31,6 +31,8 @@ cp "${BINARY:-$CARGO_TARGET_DIR/release/curator}" "$curator"
 cp config.toml "$work/config.toml"
 export CURATOR_CONFIG="$work/config.toml"
 export CURATOR_PATHS_DATA_DIR="$work/data"
+# The fetched embedding model throughout: a fine-tuned one trained meanwhile must not change the model midway.
+export CURATOR_EMBEDDING_MODEL_DIR="$("$curator" settings | sed -n 's/^(resolved) model_dir = //p')/all-minilm-l6-v2-int8"
 "$curator" ingest corpus/sample.jsonl >/dev/null
 
 # Slice n of the Tate records (0-based), as its own file.

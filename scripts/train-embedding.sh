@@ -4,9 +4,10 @@
 #      with curator's own retrieval, hard negatives included);
 #   2. scripts/train-embedding.py: all-MiniLM-L6-v2 with a multiple-negatives ranking loss, a fixed seed
 #      and a fixed number of steps, ONNX + int8 export, manifest.json with data, settings and validation.
-# The model goes to $MODEL_DIR/embedding-tuned (replaced only when complete). It is used where
-# `embedding.model_dir` names it; an index built with one model is refused by the other, so using it means
-# ingesting again into a data directory of its own (README "Embedding model").
+# The model goes to $MODEL_DIR/embedding-tuned (replaced only when complete). It is then the default model
+# (unless `embedding.model_dir` names another); an index built with the fetched model is searched with that
+# model until `curator reembed` embeds its records again with this one (scripts/prepare.sh does both;
+# README "Embedding model").
 #
 #   scripts/train-embedding.sh [--out DIR] [--steps N] [other train-embedding.py flags]
 set -euo pipefail

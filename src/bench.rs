@@ -306,7 +306,7 @@ fn ann_tradeoff(
     faiss: Option<&FaissRunner>,
 ) -> Result<(f64, Vec<AnnPoint>, Option<FaissFigures>)> {
     const K: usize = 10;
-    let vectors = curator.embedder.embed(queries)?;
+    let vectors = curator.embedder_for(generation).embed(queries)?;
     let store = &generation.store;
     let live: Vec<u32> = store.live_chunks().map(|c| c.id).collect();
     let t = Instant::now();

@@ -154,10 +154,32 @@ pub struct ServerSettings {
     pub max_concurrent_requests: usize,
 }
 
+/// The fetched all-MiniLM-L6-v2 (scripts/fetch-models.sh), in the model cache.
+pub const FETCHED_EMBEDDING_DIR: &str = "all-minilm-l6-v2-int8";
+/// The one fine-tuned on museum data (scripts/train-embedding.sh), in the model cache.
+pub const TUNED_EMBEDDING_DIR: &str = "embedding-tuned";
+
 impl EmbeddingSettings {
-    /// The embedding model's folder: `embedding.model_dir`, or the fetched all-MiniLM-L6-v2 in the model cache.
+    /// The embedding model's folder: `embedding.model_dir`; else the fine-tuned model in the model cache
+    /// once it is trained (it wins on museum and mood queries, README "Embedding model"), and the fetched
+    /// all-MiniLM-L6-v2 until then.
     pub fn dir_in(&self, model_dir: &Path) -> PathBuf {
-        non_empty(&self.model_dir).unwrap_or_else(|| model_dir.join("all-minilm-l6-v2-int8"))
+        non_empty(&self.model_dir).unwrap_or_else(|| {
+            let tuned = model_dir.join(TUNED_EMBEDDING_DIR);
+            if tuned.join("model.onnx").is_file() { tuned } else { model_dir.join(FETCHED_EMBEDDING_DIR) }
+        })
+    }
+
+    /// Where a model that built an index may be: the configured folder as it resolves now, then the
+    /// fine-tuned and the fetched model's.
+    pub fn candidate_dirs(&self, model_dir: &Path) -> Vec<PathBuf> {
+        let mut dirs = vec![self.dir_in(model_dir)];
+        for dir in [model_dir.join(TUNED_EMBEDDING_DIR), model_dir.join(FETCHED_EMBEDDING_DIR)] {
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+        dirs
     }
 }
 
@@ -292,6 +314,10 @@ impl Settings {
         // What scripts/prepare.sh looks for before training one; empty when reranking is off.
         let reranker_file = self.rerank.dir_in(&self.model_dir()).join(&self.rerank.onnx_file);
         lines.push(format!("(resolved) reranker_file = {}", if self.rerank.enabled { reranker_file.display().to_string() } else { String::new() }));
+        lines.push(format!("(resolved) embedding_dir = {}", self.embedding.dir_in(&self.model_dir()).display()));
+        // What scripts/prepare.sh trains when it is missing; empty when `embedding.model_dir` names a model.
+        let tuned = self.model_dir().join(TUNED_EMBEDDING_DIR);
+        lines.push(format!("(resolved) tuned_embedding_dir = {}", if self.embedding.model_dir.trim().is_empty() { tuned.display().to_string() } else { String::new() }));
         lines
     }
 }
@@ -373,6 +399,24 @@ mod tests {
         let lines = settings.describe();
         assert!(lines.contains(&"answer.abstain_below_dense = 0.025".to_string()), "{lines:?}");
         assert!(!lines.iter().any(|l| l.contains("0000000")), "{lines:?}");
+    }
+
+    #[test]
+    fn the_default_embedding_model_is_the_fine_tuned_one_once_it_is_trained_and_the_fetched_one_until_then() {
+        let models = tempfile::tempdir().unwrap();
+        let settings = Settings::load_with_env(None, |_| None).unwrap().embedding;
+        assert_eq!(settings.dir_in(models.path()), models.path().join(FETCHED_EMBEDDING_DIR));
+        // A folder the training is still writing into (no model file yet) is not a model.
+        let tuned = models.path().join(TUNED_EMBEDDING_DIR);
+        std::fs::create_dir(&tuned).unwrap();
+        assert_eq!(settings.dir_in(models.path()), models.path().join(FETCHED_EMBEDDING_DIR));
+        std::fs::write(tuned.join("model.onnx"), b"weights").unwrap();
+        assert_eq!(settings.dir_in(models.path()), tuned);
+        assert_eq!(settings.candidate_dirs(models.path()), [tuned.clone(), models.path().join(FETCHED_EMBEDDING_DIR)]);
+        // A model named in the settings is the one, whatever has been trained.
+        let named = EmbeddingSettings { model_dir: "/srv/models/mine".into(), ..settings };
+        assert_eq!(named.dir_in(models.path()), Path::new("/srv/models/mine"));
+        assert_eq!(named.candidate_dirs(models.path())[0], Path::new("/srv/models/mine"));
     }
 
     #[test]

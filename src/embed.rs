@@ -74,6 +74,12 @@ impl Embedder {
         })
     }
 
+    /// The identity of the model in `dir` (its checksum and manifest name), without loading it.
+    pub fn identity_in(dir: &Path) -> Result<EmbeddingIdentity, ModelError> {
+        let onnx = read_model_file(&dir.join("model.onnx"), "embedding model")?;
+        Ok(EmbeddingIdentity { model_id: model_name(dir)?, sha256: hex(&Sha256::digest(&onnx)), dimensions: DIMENSIONS })
+    }
+
     pub fn identity(&self) -> &EmbeddingIdentity {
         &self.identity
     }

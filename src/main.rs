@@ -54,6 +54,15 @@ enum Command {
     /// Serve the previous index generation again (the one kept after the latest ingest), e.g. after a
     /// rebuild that dropped records by mistake.
     Rollback,
+    /// Embed every record of the index again with the configured embedding model, into a new generation
+    /// (after the model changed, e.g. when the fine-tuned one has been trained). A running server switches
+    /// to it when it is whole.
+    Reembed {
+        /// Only say whether the index was built with the configured model: exit 0 when it was, 3 when
+        /// it needs embedding again.
+        #[arg(long)]
+        status: bool,
+    },
     /// Remove records by id (e.g. tate:T00990).
     Delete {
         #[arg(required = true)]
@@ -362,9 +371,10 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Ingest { paths, rebuild, yes, commit_every, json } => {
-            ingest(Curator::open(settings)?, &paths, &IngestOptions { rebuild, commit_every }, yes, json)
+            ingest(Curator::open(settings)?, &paths, &IngestOptions { rebuild, commit_every, replaces: None }, yes, json)
         }
         Command::Rollback => rollback(&Curator::open(settings)?),
+        Command::Reembed { status } => reembed(&Curator::open(settings)?, status),
         Command::Delete { ids } => {
             let curator = Curator::open(settings)?;
             let report = curator.ingest(Vec::new(), &ids, &IngestOptions::default(), &|_, _| {})?;
@@ -399,7 +409,7 @@ fn run(cli: Cli) -> Result<()> {
             let curator = Curator::open(settings)?;
             let generation = curator.load_generation().context("loading the current index")?;
             let ef = curator.settings.hnsw.ef_search;
-            let (terms, hits) = curator::retrieve::arithmetic(&generation, &curator.embedder, &plus, &minus, k.clamp(1, 100), ef)?;
+            let (terms, hits) = curator::retrieve::arithmetic(&generation, &curator.embedder_for(&generation), &plus, &minus, k.clamp(1, 100), ef)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "terms": terms, "hits": hits }))?);
             } else {
@@ -411,7 +421,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Map { force } => {
             let curator = Curator::open(settings)?;
-            let generation = curator.load_generation().context("loading the current index")?;
+            let generation = curator.load_served_generation().context("loading the current index")?;
             let path = curator::retrieve::map::map_path(&generation);
             if !force {
                 if let Some(map) = curator::retrieve::map::cached(&generation)? {
@@ -433,7 +443,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Similar { id, k, json } => {
             let curator = Curator::open(settings)?;
-            let generation = curator.load_generation().context("loading the current index")?;
+            let generation = curator.load_served_generation().context("loading the current index")?;
             let hits = curator::retrieve::similar(&generation, id.trim(), k.clamp(1, 100), curator.settings.hnsw.ef_search)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "hits": hits }))?);
@@ -445,6 +455,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench { what } => curator::bench::run(what, settings),
         Command::Gate { what: GateCommand::Status } => {
             let curator = Curator::open(settings)?;
+            // The gate a server would serve: the one for the model that built the index.
+            if curator.load_served_generation().is_ok() {
+                curator.reload_scoring();
+            }
             let scoring = curator.scoring();
             println!("{}", scoring.gate_status);
             if !curator.settings.answer.gate {
@@ -735,8 +749,7 @@ fn rerank_check(settings: Settings, fixtures: &std::path::Path, records: &[PathB
 /// Switches `CURRENT` back to the previous generation, after loading it.
 fn rollback(curator: &Curator) -> Result<()> {
     let lock = curator.data.lock_writer()?;
-    let identity = curator.embedder.identity();
-    let (from, to) = curator.data.rollback(&lock, |dir| curator::index::Generation::load(dir, identity).map(|_| ()))?;
+    let (from, to) = curator.data.rollback(&lock, |dir| curator.load_generation_at(dir).map(|_| ()))?;
     let records = |dir: &std::path::Path| curator::index::read_manifest(dir).map(|m| m.records).unwrap_or(0);
     let name = curator::index::generation_name;
     println!(
@@ -747,6 +760,41 @@ fn rollback(curator: &Curator) -> Result<()> {
         records(&to),
         name(&from)
     );
+    Ok(())
+}
+
+/// `curator reembed`: the current generation's records, embedded with the configured model.
+fn reembed(curator: &Curator, status_only: bool) -> Result<()> {
+    let built_with = curator.current_embedding()?.context("no index to embed again: run `curator ingest PATH` first")?;
+    let configured = curator.embedder();
+    let short = |sha: &str| sha.chars().take(12).collect::<String>();
+    if built_with == *configured.identity() {
+        println!("the index is embedded with the configured model, {}", built_with.model_id);
+        return Ok(());
+    }
+    println!(
+        "the index is embedded with {} (sha256 {}); the configured model is {} (sha256 {})",
+        built_with.model_id,
+        short(&built_with.sha256),
+        configured.identity().model_id,
+        short(&configured.identity().sha256)
+    );
+    if status_only {
+        std::process::exit(3);
+    }
+    let started = Instant::now();
+    let (bar, progress) = embedding_progress();
+    let report = curator.reembed(&progress)?;
+    bar.finish_and_clear();
+    if let Some(report) = report {
+        println!(
+            "embedded {} records again ({} distinct chunk texts){}; {:.1}s in all",
+            report.added,
+            report.chunks_embedded,
+            generation_note(report.generation),
+            started.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }
 
@@ -812,15 +860,7 @@ fn ingest(curator: Curator, paths: &[PathBuf], options: &IngestOptions, yes: boo
     } else {
         0
     };
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} embedding {bar:30} {pos}/{len} records  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let progress = |done: usize, total: usize| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    };
+    let (bar, progress) = embedding_progress();
     let report = curator.ingest(records, &[], options, &progress)?;
     bar.finish_and_clear();
     let total = started.elapsed();
@@ -859,6 +899,20 @@ fn ingest(curator: Curator, paths: &[PathBuf], options: &IngestOptions, yes: boo
         total.as_secs_f64()
     );
     Ok(())
+}
+
+/// A progress bar of records embedded, and the callback an ingest moves it with.
+fn embedding_progress() -> (ProgressBar, impl Fn(usize, usize) + Sync) {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} embedding {bar:30} {pos}/{len} records  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let moved = bar.clone();
+    (bar, move |done: usize, total: usize| {
+        moved.set_length(total as u64);
+        moved.set_position(done as u64);
+    })
 }
 
 fn report_skipped(outcome: &ReadOutcome) {
@@ -933,7 +987,8 @@ fn print_nearest(hits: &[curator::retrieve::Hit]) {
 }
 
 fn stats(curator: Curator, json: bool, vectors: bool) -> Result<()> {
-    let generation = curator.load_generation().context("loading the current index")?;
+    // Whichever model built it: stats say which (`curator reembed --status` says whether it is the configured one).
+    let generation = curator.load_served_generation().context("loading the current index")?;
     let graph_stats = vectors.then(|| generation.vectors.graph_stats());
     let m = &generation.manifest;
     let tantivy = disk_size(&generation.tantivy_dir());
@@ -1004,13 +1059,16 @@ fn gate_train(
 ) -> Result<()> {
     use curator::eval::gate::{examples, fit, markdown, part_name, part_questions, score_part, GateExample, GateReport, PartSizes};
     let curator = Curator::open(settings)?;
-    let generation = curator.load_generation().context("the gate is fitted on the indexed collection; ingest it first")?;
+    // Whichever model built the index: the gate is named by it, so it is served only with that model's lists.
+    let generation = curator.load_served_generation().context("the gate is fitted on the indexed collection; ingest it first")?;
     let scoring = curator.scoring();
-    let key = scoring.gate_key(&curator.embedder);
+    // Fitted on this generation's lists, so for the embedding model that built it.
+    let embedder = curator.embedder_for(&generation);
+    let key = scoring.gate_key(&embedder);
     let path = curator::gate::gate_path(&curator.models.dir, &key);
     let cache = path.with_extension("examples");
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
-    eprintln!("fitting the answer gate for {key} ({})", scoring.evidence_scorer(&curator.embedder).name());
+    eprintln!("fitting the answer gate for {key} ({})", scoring.evidence_scorer(&embedder).name());
     let mut parts: Vec<AquaPart> = vec![AquaPart::Train, AquaPart::Valid];
     parts.extend(report_parts.iter().filter(|p| !parts.contains(p)).copied().collect::<Vec<_>>());
     let mut by_part: Vec<(AquaPart, Vec<GateExample>)> = Vec::new();
@@ -1048,9 +1106,9 @@ fn gate_train(
         by_part.iter().map(|(p, e)| (part_name(*p).to_string(), e.len().into())).collect();
     let answer = &curator.settings.answer;
     gate.manifest = serde_json::json!({
-        "scorer": scoring.evidence_scorer(&curator.embedder).name(),
+        "scorer": scoring.evidence_scorer(&embedder).name(),
         "reranker": scoring.reranker.as_ref().map(|r| r.identity().path.display().to_string()),
-        "embedding": curator.embedder.identity().model_id,
+        "embedding": embedder.identity().model_id,
         "data": {"aqua": {"file": aqua.display().to_string(), "sha256": sha(aqua)?}, "out_of_collection": written_files,
                  "examples_per_part": counts, "index_generation": generation.manifest.generation, "records": generation.manifest.records},
         "settings": curator::gate::FittedSettings {
@@ -1095,7 +1153,7 @@ fn gate_train(
 }
 
 fn show(curator: Curator, id: &str, json: bool) -> Result<()> {
-    let generation = curator.load_generation().context("loading the current index")?;
+    let generation = curator.load_served_generation().context("loading the current index")?;
     let Some(stored) = generation.store.get(id.trim()) else {
         bail!("no record {id:?} in the index (ids look like tate:T00990; `curator search` shows them)");
     };

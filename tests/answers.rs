@@ -49,7 +49,7 @@ fn evidence_selection_keeps_the_sentence_that_holds_the_fact() {
     let search = curator.search(&generation, &curator.request(question, Mode::Hybrid, Some(3), Default::default())).unwrap();
     let words = |t: &str| t.split_whitespace().count();
     // A budget far below the records' whole text: selection has to choose.
-    let sources = evidence::select(question, &generation, &search.hits, Budget { records: search.hits.len(), tokens: 60, margin: None }, &Scorer::Embedding(&curator.embedder), &words).unwrap().sources;
+    let sources = evidence::select(question, &generation, &search.hits, Budget { records: search.hits.len(), tokens: 60, margin: None }, &Scorer::Embedding(&curator.embedder()), &words).unwrap().sources;
     let milkmaid = sources.iter().find(|s| s.record_id == "sample:milkmaid").expect("the Milkmaid is among the sources");
     assert!(milkmaid.text.contains("earthenware jug"), "the sentence with the answer was dropped: {:?}", milkmaid.text);
     let total: usize = sources.iter().map(|s| words(&s.text)).sum();
@@ -83,7 +83,7 @@ fn a_record_whose_only_text_is_longer_than_the_budget_is_given_cut_not_as_a_bare
     assert_eq!(hits.first().map(|h| h.record_id.as_str()), Some("sample:night-raid"));
     let words = |t: &str| t.split_whitespace().count();
     let budget = Budget { records: 1, tokens: 20, margin: None };
-    let sources = evidence::select(question, &generation, &hits, budget, &Scorer::Embedding(&curator.embedder), &words).unwrap().sources;
+    let sources = evidence::select(question, &generation, &hits, budget, &Scorer::Embedding(&curator.embedder()), &words).unwrap().sources;
     let text = &sources[0].text;
     assert!(text.contains("Medium: Oil paint on canvas."), "the medium was not given: {text:?}");
     assert!(words(text) <= 20, "the cut text passes the budget: {text:?}");
@@ -94,7 +94,8 @@ fn the_support_check_marks_a_sentence_with_a_wrong_year_unsupported() {
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
     let sources = [source("A kitchen maid pours milk from an earthenware jug into a bowl. It was painted around 1658 in Delft.")];
-    let mut checker = SupportChecker::new("When was The Milkmaid painted?", &sources, &curator.embedder, SUPPORT);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("When was The Milkmaid painted?", &sources, &embedder, SUPPORT);
     let right = checker.check("It was painted around 1658 in Delft.", &[1]).unwrap();
     assert_eq!(right.support, Support::Supported, "{right:?}");
     let wrong_year = checker.check("It was painted around 1665 in Delft.", &[1]).unwrap();
@@ -108,14 +109,16 @@ fn the_title_and_the_question_s_own_words_are_not_support() {
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
     let sources = [source("A kitchen maid pours milk from an earthenware jug into a bowl.")];
-    let mut checker = SupportChecker::new("What is in The Milkmaid?", &sources, &curator.embedder, SUPPORT);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("What is in The Milkmaid?", &sources, &embedder, SUPPORT);
     // Shares "milkmaid" with title and question, and claims a cat the record never mentions.
     let invented = checker.check("The Milkmaid shows a sleeping cat.", &[1]).unwrap();
     assert_eq!(invented.support, Support::Unsupported, "{invented:?}");
     let said = checker.check("The Milkmaid shows a maid pouring milk from an earthenware jug.", &[1]).unwrap();
     assert_eq!(said.support, Support::Supported, "{said:?}");
     // The maker is a fact of the record, not of its title: naming him is supported.
-    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &curator.embedder, SUPPORT);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &embedder, SUPPORT);
     let maker = checker.check("Johannes Vermeer painted it.", &[1]).unwrap();
     assert_eq!(maker.support, Support::Supported, "{maker:?}");
 }
@@ -128,7 +131,8 @@ fn a_right_answer_that_repeats_the_source_heading_with_its_record_id_is_supporte
     let curator = sample_curator(dir.path(), &[]);
     // An id with digits, as the collection's are: a number the record's text does not hold.
     let sources = [Source { record_id: "tate:D02236".into(), ..source("Medium: Oil on canvas. A kitchen maid pours milk from an earthenware jug into a bowl.") }];
-    let mut checker = SupportChecker::new("What medium is The Milkmaid?", &sources, &curator.embedder, SUPPORT);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("What medium is The Milkmaid?", &sources, &embedder, SUPPORT);
     let heading = sources[0].heading();
     let echoed = checker.check(&format!("Oil on canvas was used for {heading}."), &[1]).unwrap();
     assert_eq!(echoed.support, Support::Supported, "{echoed:?}");
@@ -146,7 +150,8 @@ fn a_heading_echoed_with_the_full_stop_of_its_id_dropped_still_names_the_record(
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
     let sources = [Source { record_id: "semart:07183-canal227.jpg".into(), ..source("Medium: Oil on canvas. A kitchen maid pours milk from an earthenware jug into a bowl.") }];
-    let mut checker = SupportChecker::new("What medium is The Milkmaid?", &sources, &curator.embedder, SUPPORT);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("What medium is The Milkmaid?", &sources, &embedder, SUPPORT);
     let echoed = checker.check("Oil on canvas was used for The Milkmaid, record semart:07183-canal227jpg.", &[1]).unwrap();
     assert_eq!(echoed.support, Support::Supported, "{echoed:?}");
     let wrong = checker.check("Oil on panel was used for The Milkmaid, record semart:07183-canal227jpg.", &[1]).unwrap();
@@ -160,7 +165,8 @@ fn a_work_dated_or_attributed_by_its_heading_is_supported_whatever_verb_says_so(
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
     let sources = [source("Medium: Oil on canvas. A kitchen maid pours milk from an earthenware jug into a bowl.")];
-    let mut checker = SupportChecker::new("When is The Milkmaid from?", &sources, &curator.embedder, SUPPORT);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("When is The Milkmaid from?", &sources, &embedder, SUPPORT);
     for sentence in ["The Milkmaid was created in 1658", "The Milkmaid was made by Johannes Vermeer in 1657", "It was completed in 1658"] {
         let checked = checker.check(sentence, &[1]).unwrap();
         assert_eq!(checked.support, Support::Supported, "{checked:?}");
@@ -179,7 +185,8 @@ fn a_sentence_that_says_the_question_back_in_another_inflection_makes_no_claim()
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
     let sources = [source("A kitchen maid pours milk from an earthenware jug into a bowl.")];
-    let mut checker = SupportChecker::new("What does a group of people stand next to?", &sources, &curator.embedder, SUPPORT);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("What does a group of people stand next to?", &sources, &embedder, SUPPORT);
     let echo = checker.check("A group of people stands next to", &[1]).unwrap();
     assert_eq!(echo.support, Support::NoClaim, "{echo:?}");
     let claim = checker.check("A group of people stands next to an earthenware jug", &[1]).unwrap();
@@ -193,7 +200,8 @@ fn a_right_answer_that_says_as_stated_in_its_source_is_supported() {
     let dir = tempfile::tempdir().unwrap();
     let curator = sample_curator(dir.path(), &[]);
     let sources = [source("Medium: Oil on canvas. A kitchen maid pours milk from an earthenware jug into a bowl.")];
-    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &curator.embedder, SUPPORT);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("Who painted The Milkmaid?", &sources, &embedder, SUPPORT);
     for sentence in ["The Milkmaid was painted by Johannes Vermeer, as stated in", "As evidenced by the source, The Milkmaid was painted by Johannes Vermeer"] {
         let checked = checker.check(sentence, &[1]).unwrap();
         assert_eq!(checked.support, Support::Supported, "{checked:?}");
@@ -213,7 +221,8 @@ fn a_sentence_citing_the_neighbouring_source_is_re_pointed_to_the_source_that_sa
         source("A kitchen maid pours milk from an earthenware jug into a bowl. It was painted around 1658 in Delft."),
         Source { number: 2, record_id: "sample:nightwatch".into(), title: "The Night Watch".into(), makers: vec!["Rembrandt".into()], date: Some("1642".into()), ..source("A militia company led by Captain Frans Banninck Cocq steps out of a dark archway.") },
     ];
-    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &curator.embedder, SUPPORT).repairing(true);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &embedder, SUPPORT).repairing(true);
     let repaired = checker.check("She pours milk from an earthenware jug into a bowl.", &[2]).unwrap();
     assert_eq!(repaired.support, Support::Supported, "{repaired:?}");
     assert_eq!(repaired.citations.iter().map(|c| c.number).collect::<Vec<_>>(), [1], "{repaired:?}");
@@ -236,7 +245,8 @@ fn a_sentence_citing_the_neighbouring_source_is_re_pointed_to_the_source_that_sa
         "She pours milk from an earthenware jug into a bowl [1]. She was born in Antwerp in 1701. [2]"
     );
     // Off, the model's citations stand.
-    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &curator.embedder, SUPPORT);
+    let embedder = curator.embedder();
+    let mut checker = SupportChecker::new("What does the maid pour?", &sources, &embedder, SUPPORT);
     let as_written = checker.check("She pours milk from an earthenware jug into a bowl.", &[2]).unwrap();
     assert_eq!(as_written.support, Support::Unsupported, "{as_written:?}");
     assert!(as_written.model_cited.is_empty());

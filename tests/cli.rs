@@ -2,11 +2,11 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn curator(data_dir: &std::path::Path, args: &[&str]) -> Output {
     let settings = common::settings(data_dir);
-    Command::new(common::binary())
+    common::command()
         .args(args)
         .env("CURATOR_PATHS_DATA_DIR", data_dir)
         .env("CURATOR_ANSWER_GATE", "false")
@@ -84,7 +84,7 @@ fn serve_reports_a_port_in_use_with_its_address_before_loading_anything() {
 fn a_missing_reranker_is_said_to_be_trained_not_fetched() {
     // Regression (issue 13.7): the notice told users to run fetch-models.sh, but the reranker is trained.
     let dir = sample_index();
-    let out = Command::new(common::binary())
+    let out = common::command()
         .args(["search", "milkmaid", "-k", "1"])
         .env("CURATOR_PATHS_DATA_DIR", dir.path())
         .env("CURATOR_RERANK_MODEL_DIR", dir.path().join("no-reranker-here"))
@@ -102,7 +102,7 @@ fn serve_on_an_empty_data_dir_says_what_to_do_and_logs_requests() {
     use std::io::{BufRead, BufReader, Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let settings = common::settings(dir.path());
-    let mut server = Command::new(common::binary())
+    let mut server = common::command()
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("CURATOR_PATHS_DATA_DIR", dir.path())
         .env("CURATOR_GENERATION_MODEL", common::TINY_LLM)
@@ -153,7 +153,7 @@ fn ask_says_when_the_years_in_the_question_became_a_filter() {
     // Regression (issue 13.4): `curator search` said so, `curator ask` filtered without a word.
     let dir = sample_index();
     let settings = common::settings(dir.path());
-    let out = Command::new(common::binary())
+    let out = common::command()
         .args(["ask", "Which militia portraits were painted between 1600 and 1650?"])
         .env("CURATOR_PATHS_DATA_DIR", dir.path())
         .env("CURATOR_ANSWER_GATE", "false")
@@ -287,7 +287,7 @@ fn a_missing_file_is_reported_with_its_os_error_once() {
 fn output_to_a_reader_that_has_gone_ends_quietly_not_with_a_panic() {
     use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(common::binary())
+    let mut child = common::command()
         .arg("settings")
         .env("CURATOR_PATHS_DATA_DIR", dir.path())
         .stdout(Stdio::piped())

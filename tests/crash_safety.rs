@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use curator::index::{DataDir, Filters};
@@ -46,7 +46,7 @@ fn an_ingest_killed_midway_leaves_the_previous_generation_searchable() {
 
     // Kill at different moments after the new generation's directory appears.
     for delay_ms in [0, 300, 1500] {
-        let mut child = Command::new(common::binary())
+        let mut child = common::command()
             .args(["ingest", input.to_str().unwrap()])
             .env("CURATOR_PATHS_DATA_DIR", dir.path())
             .stdout(Stdio::null())
@@ -103,7 +103,7 @@ fn an_ingest_stopped_at_each_step_leaves_an_index_that_loads_and_the_next_ingest
     let data = DataDir::new(dir.path());
     let known = top_ids(&curator, "a ship towed up the Thames")[0].clone();
     let ingest = |input: &std::path::Path, fault: Option<&str>| {
-        let mut command = Command::new(common::binary());
+        let mut command = common::command();
         command.args(["ingest", input.to_str().unwrap()]).env("CURATOR_PATHS_DATA_DIR", dir.path()).stdout(Stdio::null()).stderr(Stdio::piped());
         if let Some(step) = fault {
             command.env("CURATOR_FAULT_AT", step);

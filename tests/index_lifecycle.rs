@@ -135,7 +135,7 @@ fn a_generation_built_with_another_embedding_model_is_refused() {
     let current = DataDir::new(dir.path()).current().unwrap().unwrap();
     let manifest_path = current.join("manifest.json");
     let text = std::fs::read_to_string(&manifest_path).unwrap();
-    let sha = &curator.embedder.identity().sha256;
+    let sha = curator.embedder().identity().sha256.clone();
     std::fs::write(&manifest_path, text.replace(sha.as_str(), &"0".repeat(64))).unwrap();
     let err = curator.load_generation().err().expect("must refuse");
     assert!(err.to_string().contains("embedding model"), "{err}");
@@ -144,6 +144,15 @@ fn a_generation_built_with_another_embedding_model_is_refused() {
     std::fs::write(&manifest_path, text.replace("\"format_version\": 1", "\"format_version\": 99")).unwrap();
     let err = curator.load_generation().err().expect("must refuse");
     assert!(err.to_string().contains("format 99"), "{err}");
+}
+
+/// A copy of the embedding model in `from` as a model of its own named `name` (the same vectors, another id).
+fn embedding_model_copy(from: &std::path::Path, to: &std::path::Path, name: &str) {
+    std::fs::create_dir(to).unwrap();
+    for file in ["model.onnx", "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap_or_else(|e| panic!("{}: {e}", from.join(file).display()));
+    }
+    std::fs::write(to.join("manifest.json"), serde_json::json!({ "name": name }).to_string()).unwrap();
 }
 
 /// Issue 12.1: a fine-tuned embedding model is a folder `embedding.model_dir` names; its manifest's name
@@ -156,22 +165,81 @@ fn an_index_built_with_the_configured_embedding_model_is_refused_by_the_fetched_
     let fetched = settings.embedding.dir_in(&settings.model_dir());
     let models = tempfile::tempdir().unwrap();
     let tuned = models.path().join("embedding-tuned");
-    std::fs::create_dir(&tuned).unwrap();
-    for name in ["model.onnx", "tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"] {
-        std::fs::copy(fetched.join(name), tuned.join(name)).unwrap_or_else(|e| panic!("{}: {e}", fetched.join(name).display()));
-    }
-    std::fs::write(tuned.join("manifest.json"), r#"{"name": "all-MiniLM-L6-v2 fine-tuned on museum data, int8 ONNX, mean pooling"}"#).unwrap();
+    embedding_model_copy(&fetched, &tuned, "all-MiniLM-L6-v2 fine-tuned on museum data, int8 ONNX, mean pooling");
 
     let tuned_dir = tuned.display().to_string();
     let with_tuned = curator::app::Curator::open(common::settings_with(dir.path(), &[("CURATOR_EMBEDDING_MODEL_DIR", &tuned_dir)])).unwrap();
-    assert_eq!(with_tuned.embedder.identity().model_id, "all-MiniLM-L6-v2 fine-tuned on museum data, int8 ONNX, mean pooling");
+    assert_eq!(with_tuned.embedder().identity().model_id, "all-MiniLM-L6-v2 fine-tuned on museum data, int8 ONNX, mean pooling");
     common::ingest(&with_tuned, common::sample_records());
     assert!(with_tuned.load_generation().is_ok());
 
     let with_fetched = common::open(dir.path());
-    assert_ne!(with_fetched.embedder.identity().model_id, with_tuned.embedder.identity().model_id);
+    assert_ne!(with_fetched.embedder().identity().model_id, with_tuned.embedder().identity().model_id);
     let err = with_fetched.load_generation().err().expect("the fetched model must refuse the tuned model's index");
     assert!(err.to_string().contains("embedding model"), "{err}");
+    assert!(err.to_string().contains("curator reembed"), "{err}");
+}
+
+/// Issues 12.1 and 12.8: once the fine-tuned model is trained (the default model then), `reembed` embeds
+/// every record of the index again with it into a new generation, and a server that was answering from
+/// the fetched model's generation switches to it, embedding queries with the model that built each
+/// generation; nothing is dropped.
+#[test]
+fn a_server_switches_to_the_index_embedded_again_with_the_newly_trained_model_and_searches_it_with_that_model() {
+    let data = tempfile::tempdir().unwrap();
+    let real_models = common::settings(data.path()).model_dir();
+    // A model cache of links to this machine's, with no fine-tuned embedding model yet.
+    let models = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(&real_models).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != curator::config::TUNED_EMBEDDING_DIR {
+            std::os::unix::fs::symlink(entry.path(), models.path().join(entry.file_name())).unwrap();
+        }
+    }
+    let models_dir = models.path().display().to_string();
+    let defaults = [("CURATOR_PATHS_MODEL_DIR", models_dir.as_str()), ("CURATOR_EMBEDDING_MODEL_DIR", "")];
+    let server = curator::app::Curator::open(common::settings_with(data.path(), &defaults)).unwrap();
+    assert_eq!(server.embedder().identity().model_id, curator::embed::EMBEDDING_MODEL_ID, "no fine-tuned model yet: the fetched one");
+    common::ingest(&server, common::sample_records());
+    let before = server.load_served_generation().unwrap();
+    let query = server.request("a maid pouring milk in a quiet kitchen", Mode::Dense, Some(5), Filters::default());
+    let found_before = ids(&server.search(&before, &query).unwrap());
+
+    let tuned_name = "fine-tuned for this test";
+    embedding_model_copy(&real_models.join(curator::config::FETCHED_EMBEDDING_DIR), &models.path().join(curator::config::TUNED_EMBEDDING_DIR), tuned_name);
+    let preparer = curator::app::Curator::open(common::settings_with(data.path(), &defaults)).unwrap();
+    assert_eq!(preparer.embedder().identity().model_id, tuned_name, "once trained, the fine-tuned model is the default");
+    let refused = preparer.load_generation().err().expect("evaluation and the command line search only the configured model's index");
+    assert!(refused.to_string().contains("curator reembed"), "{refused}");
+    let report = preparer.reembed(&|_, _| {}).unwrap().expect("the index is embedded again");
+    assert_eq!(report.added, before.manifest.records);
+    assert!(preparer.reembed(&|_, _| {}).unwrap().is_none(), "embedded with the configured model already: nothing to do");
+
+    let after = server.load_served_generation().expect("the server loads the new generation with the model that built it");
+    assert_eq!(after.manifest.embedding.model_id, tuned_name);
+    assert_eq!(after.manifest.records, before.manifest.records);
+    assert_eq!(server.embedder_for(&after).identity(), &after.manifest.embedding);
+    assert_eq!(server.embedder_for(&before).identity(), &before.manifest.embedding, "the old generation keeps its model");
+    // The same weights under another name: the same neighbours, from the new generation's own vectors.
+    assert_eq!(ids(&server.search(&after, &query).unwrap()), found_before);
+    // The answer gate served is the one fitted on this model's lists (`Curator::reload_scoring`).
+    assert_eq!(server.served_embedder().identity().model_id, tuned_name);
+
+    // The server, whose configured model is still the fetched one, goes on taking records: with the model
+    // that built the index.
+    let mut added = common::sample_records()[0].clone();
+    added.id = "sample:added-after-the-switch".into();
+    let report = server.ingest(vec![added], &[], &IngestOptions::default(), &|_, _| {}).expect("an ingest after the switch");
+    assert_eq!(report.added, 1);
+    let latest = server.load_served_generation().unwrap();
+    assert_eq!(latest.manifest.embedding.model_id, tuned_name);
+    assert_eq!(latest.manifest.records, before.manifest.records + 1);
+
+    // A re-embedding computed from a generation that is no longer current changes nothing.
+    let stale = IngestOptions { rebuild: true, commit_every: 0, replaces: Some(after.dir.clone()) };
+    let refused = preparer.ingest(common::sample_records(), &[], &stale, &|_, _| {}).err().expect("CURRENT moved since");
+    assert!(matches!(refused, curator::ingest::IngestError::CurrentMoved), "{refused}");
+    assert_eq!(server.load_served_generation().unwrap().dir, latest.dir);
 }
 
 #[test]
@@ -303,7 +371,7 @@ fn no_ingest_deletes_the_generation_a_server_serves() {
         common::ingest(&curator, changed);
     }
     assert!(served.exists(), "three ingests later, the served generation is still there");
-    curator::index::Generation::load(&served, curator.embedder.identity()).expect("and it still loads");
+    curator::index::Generation::load(&served, curator.embedder().identity()).expect("and it still loads");
     curator.data.unmark_serving();
     let mut changed = common::sample_records();
     changed[0].title = "Renamed once more".into();
@@ -355,7 +423,7 @@ fn an_ingest_in_steps_commits_a_generation_per_step_and_keeps_the_first_copy_of_
     assert_eq!(curator.load_generation().unwrap().store.record_count(), 34);
 
     // A rebuild in steps would serve a cut-down index midway: refused, nothing changed.
-    let rebuild = IngestOptions { rebuild: true, commit_every: 10 };
+    let rebuild = IngestOptions { rebuild: true, commit_every: 10, replaces: None };
     let refused = curator.ingest(common::sample_records(), &[], &rebuild, &|_, _| {});
     assert!(matches!(refused, Err(curator::ingest::IngestError::SteppedRebuild)), "{:?}", refused.map(|r| r.generation));
     assert_eq!(curator.load_generation().unwrap().manifest.generation, 9);

@@ -375,13 +375,13 @@ fn a_question_is_embedded_while_an_ingest_embeds_its_chunks() {
     let ingest_done = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            curator.embedder.embed_bulk(&texts).unwrap();
+            curator.embedder().embed_bulk(&texts).unwrap();
             ingest_done.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         // Let the bulk embedding take its session first.
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let vector = curator.embedder.embed_one("a lonely figure on a beach").unwrap();
-        assert_eq!(vector.len(), curator.embedder.identity().dimensions);
+        let vector = curator.embedder().embed_one("a lonely figure on a beach").unwrap();
+        assert_eq!(vector.len(), curator.embedder().identity().dimensions);
         assert!(!ingest_done.load(std::sync::atomic::Ordering::SeqCst), "the question waited for the ingest's embedding to finish");
     });
 }

@@ -778,7 +778,7 @@ async fn a_reranker_trained_and_a_gate_fitted_while_serving_are_switched_in() {
     assert_eq!(after["reranked"], true, "searches rerank from now on");
 
     // A gate fitted for that reranker's scores.
-    let key = state.curator.scoring().gate_key(&state.curator.embedder);
+    let key = state.curator.scoring().gate_key(&state.curator.embedder());
     assert!(key.starts_with("reranker-"), "{key}");
     let n = FEATURES.len();
     fit(&[(vec![1.0; n], true), (vec![0.0; n], false)], GateModel::BoostedTrees, &key).unwrap().save(&gate_path(&models, &key)).unwrap();

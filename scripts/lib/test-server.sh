@@ -2,14 +2,17 @@
 # free loopback port in the background (its output in LOG), reranking with the test cross-encoder, waits
 # until /healthz answers, and sets `port` and `server_pid`; the caller's EXIT trap stops it.
 # prepare_test_server MAX_ANSWER_TOKENS: a temporary folder `work` (removed on exit, after the server is
-# stopped) and the settings every test server shares: its own data directory, the 135M model answering
-# at most MAX_ANSWER_TOKENS tokens, no answer gate.
+# stopped) and the settings every test server shares: its own data directory, the fetched embedding model,
+# the 135M model answering at most MAX_ANSWER_TOKENS tokens, no answer gate.
 prepare_test_server() {
   work="$(mktemp -d)"
   server_pid=""
   trap stop_test_server EXIT
   export CURATOR_PATHS_DATA_DIR="$work/data" CURATOR_GENERATION_MODEL=smollm2-135m-instruct-q4_1.gguf \
     CURATOR_GENERATION_MAX_ANSWER_TOKENS="$1" CURATOR_ANSWER_GATE=false
+  # The fetched embedding model, for the ingest before the server too: not the fine-tuned one that this
+  # machine may have trained.
+  export CURATOR_EMBEDDING_MODEL_DIR="${CURATOR_PATHS_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/curator/models}/all-minilm-l6-v2-int8"
 }
 
 stop_test_server() {

@@ -29,8 +29,15 @@ training_setup() {
   mkdir -p "$(dirname "$data")"
   if [ ! -s "$data" ]; then
     echo "== mining training groups with curator's retrieval"
-    # Mined with the fetched embedding model, whatever config.toml names: the file's name says how it was mined.
-    CURATOR_EMBEDDING_MODEL_DIR= "$curator" rerank-data --aqua "$shared/eval/aqua/aqua_val.json" --beir "$shared/eval/scifact" --out "$data.tmp"
+    # Mined with the fetched embedding model, whatever config.toml names: the file's name says how it was
+    # mined. So the index must be the fetched model's (it is, until the fine-tuned model is trained from
+    # these groups and `curator reembed` switches the index to it).
+    local fetched="$models/all-minilm-l6-v2-int8"
+    CURATOR_EMBEDDING_MODEL_DIR="$fetched" "$curator" reembed --status >/dev/null || {
+      echo "$name: mining needs an index embedded with the fetched model ($fetched); this one is not (\`curator stats\` says which it is). Point CURATOR_PATHS_DATA_DIR at one, or ingest the corpus into an empty data directory with CURATOR_EMBEDDING_MODEL_DIR=$fetched" >&2
+      exit 1
+    }
+    CURATOR_EMBEDDING_MODEL_DIR="$fetched" "$curator" rerank-data --aqua "$shared/eval/aqua/aqua_val.json" --beir "$shared/eval/scifact" --out "$data.tmp"
     mv "$data.tmp" "$data"
   fi
 }

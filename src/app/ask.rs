@@ -179,8 +179,11 @@ impl Curator {
 
         // One reranker and the gate fitted for it, from retrieval to the decision, whatever is switched in meanwhile.
         let scoring = self.scoring();
+        // The generation's own embedding model, and the gate only when it was fitted on lists made with it.
+        let embedder = self.embedder_for(generation);
+        let gate = scoring.gate_for(&embedder);
         // The gate judges the number of records it was fitted on, however many the model is given.
-        let retrieved = scoring.gate.as_ref().map_or(k, |gate| gate.sources.max(k));
+        let retrieved = gate.map_or(k, |gate| gate.sources.max(k));
         let search_request = self.answer_request(&retrieval_query, Some(retrieved), request.filters.clone());
         let search = self.search_with(&scoring, generation, &search_request)?;
         timings.retrieval = search.timings.clone();
@@ -188,7 +191,7 @@ impl Curator {
         let evidence_started = Instant::now();
         let count_tokens = |t: &str| self.llm.as_ref().map_or(t.len() / 4, |l| l.count_tokens(t));
         // Without a gate the relevance threshold decides without evidence: a decline then skips scoring it.
-        let threshold_declines = scoring.gate.is_none() && {
+        let threshold_declines = gate.is_none() && {
             let (relevance, _, threshold) = self.relevance(&search.hits);
             relevance < threshold
         };
@@ -196,10 +199,10 @@ impl Curator {
             Evidence { sources: Vec::new(), best_scores: Vec::new() }
         } else {
             // Scored against what retrieval searched for: in a conversation, the follow-up spelled out.
-            evidence::select(&retrieval_query, generation, &search.hits, self.evidence_budget(k), &scoring.evidence_scorer(&self.embedder), &count_tokens)?
+            evidence::select(&retrieval_query, generation, &search.hits, self.evidence_budget(k), &scoring.evidence_scorer(&embedder), &count_tokens)?
         };
         timings.evidence_ms = ms(evidence_started);
-        let decision = self.decide(scoring.gate.as_deref(), &retrieval_query, generation, &search.hits, &evidence.best_scores);
+        let decision = self.decide(gate, &retrieval_query, generation, &search.hits, &evidence.best_scores);
         let abstained = !decision.answer;
         let (sources, closest) = if abstained {
             (Vec::new(), search.hits.iter().take(CLOSEST_SHOWN).map(closest_record).collect())
@@ -239,7 +242,7 @@ impl Curator {
         let messages = [
             // With the gate deciding, the prompt offers the model no way out: it was asked because the
             // sources answer.
-            Message { role: "system", content: self.prompts.system(scoring.gate.is_none())? },
+            Message { role: "system", content: self.prompts.system(gate.is_none())? },
             Message { role: "user", content: self.prompts.question(&answer.sources, &history, question)? },
         ];
         let shape = if settings.constrain_citations {
@@ -250,7 +253,7 @@ impl Curator {
         let mut events = llm()?.generate_constrained(&messages, None, shape)?;
         let thresholds = Thresholds { lexical: settings.support_lexical, semantic: settings.support_semantic };
         let sources = answer.sources.clone();
-        let mut checker = SupportChecker::new(question, &sources, &self.embedder, thresholds).repairing(settings.repair_citations);
+        let mut checker = SupportChecker::new(question, &sources, &embedder, thresholds).repairing(settings.repair_citations);
         let mut checked: Vec<CheckedSentence> = Vec::new();
         let mut verify_ms = 0.0;
         let mut filter = CitationFilter::new(answer.sources.len());

@@ -11,11 +11,11 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use crate::config::Settings;
-use crate::embed::Embedder;
+use crate::embed::{Embedder, EmbeddingIdentity};
 use crate::evidence::{Budget, Scorer};
 use crate::gate::{gate_path, scorer_key, Gate};
 use crate::generate::{GenerateError, Llm, PromptError, Prompts};
-use crate::index::{DataDir, Filters, Generation, IndexError};
+use crate::index::{read_manifest, DataDir, Filters, Generation, IndexError};
 use crate::ingest::{Chunker, IngestError, IngestOptions, IngestReport, Ingestor};
 use crate::models::{ModelCache, ModelError};
 use crate::records::MuseumRecord;
@@ -27,7 +27,15 @@ pub struct Curator {
     pub settings: Settings,
     pub data: DataDir,
     pub models: ModelCache,
-    pub embedder: Embedder,
+    /// The configured embedding model (`embedding.model_dir`): what an ingest embeds with.
+    embedder: Arc<Embedder>,
+    /// Every embedding model loaded so far, the configured one first. A generation is searched with the
+    /// model that built it ([`Curator::embedder_for`]), so that a server goes on answering from an index
+    /// built with the fetched model until the same records, embedded again with the fine-tuned one, are
+    /// switched in (issue 12.1 and 12.8; `curator reembed`).
+    embedders: RwLock<Vec<Arc<Embedder>>>,
+    /// The model of the generation loaded last: the answer gate served is the one fitted for it.
+    served_embedder: RwLock<Arc<Embedder>>,
     pub chunker: Chunker,
     pub prompts: Prompts,
     /// The cross-encoder and the gate fitted on its scores; replaced whole by [`Curator::reload_scoring`].
@@ -51,6 +59,8 @@ pub struct Scoring {
     pub gate: Option<Arc<Gate>>,
     /// Why the gate is on or off, in one sentence.
     pub gate_status: String,
+    /// The scorer `gate` was looked for ([`Scoring::gate_key`]): the reranker's and the embedding model's.
+    gate_key: String,
     /// The files these were loaded from, as they were then: a change on disk means a reload.
     on_disk: OnDisk,
 }
@@ -97,6 +107,12 @@ impl Scoring {
     pub fn gate_key(&self, embedder: &Embedder) -> String {
         scorer_key(self.reranker.as_ref().map(|r| r.identity().sha256.as_str()), &embedder.identity().sha256)
     }
+
+    /// The gate, when it was fitted on lists retrieved with `embedder` (a generation of another model is
+    /// judged by the relevance threshold until its own gate is switched in).
+    pub fn gate_for(&self, embedder: &Embedder) -> Option<&Gate> {
+        self.gate.as_deref().filter(|_| self.gate_key == self.gate_key(embedder))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -110,19 +126,21 @@ pub enum OpenError {
 impl Curator {
     pub fn open(settings: Settings) -> Result<Curator, OpenError> {
         let models = ModelCache::new(settings.model_dir());
-        let embedder = Embedder::load(&models, &settings.embedding)?;
+        let embedder = Arc::new(Embedder::load(&models, &settings.embedding)?);
         let chunker = Chunker::new(embedder.tokenizer().clone(), &settings.chunking);
         let prompt_dir = settings.paths.prompt_dir.trim();
         let prompts = Prompts::load((!prompt_dir.is_empty()).then(|| std::path::Path::new(prompt_dir)))?;
         // Looked at before loading: a model replaced meanwhile is then seen as a change.
         let on_disk = OnDisk { reranker: reranker_files_state(&models, &settings), gate: None };
         let (reranker, reranker_status) = load_reranker(&models, &settings);
-        let mut scoring = Scoring { reranker, reranker_status, gate: None, gate_status: String::new(), on_disk };
-        let key = scoring.gate_key(&embedder);
-        (scoring.gate, scoring.gate_status) = load_gate(&models, &settings, &key, &mut scoring.on_disk);
+        let mut scoring = Scoring { reranker, reranker_status, gate: None, gate_status: String::new(), gate_key: String::new(), on_disk };
+        scoring.gate_key = scoring.gate_key(&embedder);
+        (scoring.gate, scoring.gate_status) = load_gate(&models, &settings, &scoring.gate_key, &mut scoring.on_disk);
         Ok(Curator {
             data: DataDir::new(settings.data_dir()),
             models,
+            embedders: RwLock::new(vec![Arc::clone(&embedder)]),
+            served_embedder: RwLock::new(Arc::clone(&embedder)),
             embedder,
             chunker,
             prompts,
@@ -131,6 +149,46 @@ impl Curator {
             llm_status: "answering is off: the language model is not loaded".into(),
             settings,
         })
+    }
+
+    /// The configured embedding model, what an ingest embeds with.
+    pub fn embedder(&self) -> Arc<Embedder> {
+        Arc::clone(&self.embedder)
+    }
+
+    /// The embedding model that built `generation`, which its queries must be embedded with. A generation
+    /// is only loaded with its own model ([`Curator::load_generation`]), so this is the configured model
+    /// only for a generation loaded some other way.
+    pub fn embedder_for(&self, generation: &Generation) -> Arc<Embedder> {
+        self.loaded_embedder(&generation.manifest.embedding).unwrap_or_else(|| self.embedder())
+    }
+
+    fn loaded_embedder(&self, identity: &EmbeddingIdentity) -> Option<Arc<Embedder>> {
+        let loaded = self.embedders.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        loaded.iter().find(|e| e.identity() == identity).cloned()
+    }
+
+    /// A model of the model cache that made vectors of `identity`: one loaded already, else the
+    /// configured folder as it resolves now (a model trained since), the fine-tuned and the fetched one.
+    fn embedder_matching(&self, identity: &EmbeddingIdentity) -> Option<Arc<Embedder>> {
+        if let Some(loaded) = self.loaded_embedder(identity) {
+            return Some(loaded);
+        }
+        // The file's checksum and name decide, not its folder's name; only the one that matches is loaded.
+        let dir = self.settings.embedding.candidate_dirs(&self.models.dir).into_iter().find(|dir| Embedder::identity_in(dir).is_ok_and(|id| id == *identity))?;
+        let settings = crate::config::EmbeddingSettings { model_dir: dir.display().to_string(), ..self.settings.embedding.clone() };
+        let embedder = Arc::new(Embedder::load(&self.models, &settings).ok()?);
+        // Checked again: the folder may have been replaced between the two reads.
+        if embedder.identity() != identity {
+            return None;
+        }
+        self.embedders.write().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Arc::clone(&embedder));
+        Some(embedder)
+    }
+
+    /// The embedding model of the generation loaded last (the gate served is fitted for it).
+    pub fn served_embedder(&self) -> Arc<Embedder> {
+        Arc::clone(&self.served_embedder.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     /// The reranker and gate in use; a request keeps the one it started with.
@@ -154,11 +212,14 @@ impl Curator {
     /// in place, and a file that is missing (a model being replaced) is no change. Says what changed.
     pub fn reload_scoring(&self) -> Option<String> {
         let current = self.scoring();
+        let embedder = self.served_embedder();
         let reranker_now = reranker_files_state(&self.models, &self.settings);
-        let gate_now = file_state(&gate_path(&self.models.dir, &current.gate_key(&self.embedder)));
+        let gate_now = file_state(&gate_path(&self.models.dir, &current.gate_key(&embedder)));
         let reranker_changed = reranker_now.is_some() && reranker_now != current.on_disk.reranker;
         let gate_changed = self.settings.answer.gate && gate_now.is_some() && gate_now != current.on_disk.gate;
-        if !reranker_changed && !gate_changed {
+        // A generation of another embedding model is served: its lists need the gate fitted on them.
+        let embedding_changed = current.gate_key != current.gate_key(&embedder);
+        if !reranker_changed && !gate_changed && !embedding_changed {
             return None;
         }
         let mut next = current.as_ref().clone();
@@ -176,16 +237,18 @@ impl Curator {
                 (None, status) => said.push(format!("a new reranker model did not load, the one in use stays: {status}")),
             }
         }
-        if reranker_switched || gate_changed {
-            let key = next.gate_key(&self.embedder);
+        if reranker_switched || gate_changed || embedding_changed {
+            let key = next.gate_key(&embedder);
             let (gate, gate_status) = load_gate(&self.models, &self.settings, &key, &mut next.on_disk);
+            let new_scorer = reranker_switched || key != next.gate_key;
+            next.gate_key = key;
             match gate {
                 Some(gate) => {
                     said.push(format!("switched in {gate_status}"));
                     (next.gate, next.gate_status) = (Some(gate), gate_status);
                 }
-                // A new reranker needs its own gate; without one the relevance threshold decides.
-                None if reranker_switched => {
+                // A new scorer needs its own gate; without one the relevance threshold decides.
+                None if new_scorer => {
                     said.push(gate_status.clone());
                     (next.gate, next.gate_status) = (None, gate_status);
                 }
@@ -226,12 +289,73 @@ impl Curator {
         options: &IngestOptions,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<IngestReport, IngestError> {
-        let ingestor = Ingestor { data: &self.data, embedder: &self.embedder, chunker: &self.chunker, hnsw: &self.settings.hnsw };
+        // Records are added to the index with the model that built it (a server started before the
+        // fine-tuned model was trained goes on taking records after the index is embedded again with it);
+        // a rebuild embeds with the configured model. The ingest checks the model again under its lock.
+        let embedder = match options.rebuild {
+            true => self.embedder(),
+            false => self.current_embedding()?.and_then(|identity| self.embedder_matching(&identity)).unwrap_or_else(|| self.embedder()),
+        };
+        let ingestor = Ingestor { data: &self.data, embedder: &embedder, chunker: &self.chunker, hnsw: &self.settings.hnsw };
         ingestor.apply(upserts, deletes, options, progress)
     }
 
+    /// The embedding model the current generation was built with, from its manifest; None without one.
+    pub fn current_embedding(&self) -> Result<Option<EmbeddingIdentity>, IndexError> {
+        self.data.current()?.map(|dir| read_manifest(&dir).map(|m| m.embedding)).transpose()
+    }
+
+    /// Embeds every record of the current generation again with the configured model, into a new
+    /// generation (one, switched in when whole): after the model changed, for example when the fine-tuned
+    /// one has been trained. The records are the index's own, those added by `/api/ingest` included, so
+    /// nothing is dropped. None when the current generation was built with the configured model already.
+    pub fn reembed(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Option<IngestReport>, IngestError> {
+        let dir = self.data.current()?.ok_or_else(|| IndexError::Empty(self.data.root.clone()))?;
+        let manifest = read_manifest(&dir)?;
+        if manifest.embedding == *self.embedder.identity() {
+            return Ok(None);
+        }
+        // The record store alone: the model that built the vectors need not be at hand any more.
+        let store = crate::index::store::RecordStore::load(&dir, manifest.chunk_slots)?;
+        let mut stored: Vec<_> = store.records().collect();
+        // In the order they were indexed (the store's own order is a hash map's): the same index, the
+        // same new generation.
+        stored.sort_by_key(|s| (s.chunk_ids.iter().min().copied(), s.record.id.clone()));
+        let records = stored.into_iter().map(|s| s.record.clone()).collect();
+        // Refused if an ingest or delete moves CURRENT before this one takes the writer lock.
+        let options = IngestOptions { rebuild: true, commit_every: 0, replaces: Some(dir) };
+        self.ingest(records, &[], &options, progress).map(Some)
+    }
+
+    /// Loads the generation `CURRENT` names, built with the configured embedding model (one built with
+    /// another is refused, naming both models and `curator reembed`): what evaluation, training and the
+    /// command line search, so that a figure is always the configured model's.
     pub fn load_generation(&self) -> Result<Generation, IndexError> {
-        self.data.load_current(self.embedder.identity())
+        let dir = self.data.current()?.ok_or_else(|| IndexError::Empty(self.data.root.clone()))?;
+        let generation = Generation::load(&dir, self.embedder.identity())?;
+        self.set_served_embedder(self.embedder());
+        Ok(generation)
+    }
+
+    /// Loads the generation `CURRENT` names with the embedding model that built it, when the model cache
+    /// holds it: what a server serves, so that it answers from an index built with the fetched model
+    /// until the same records embedded with the fine-tuned one are switched in (`curator reembed`).
+    pub fn load_served_generation(&self) -> Result<Generation, IndexError> {
+        let dir = self.data.current()?.ok_or_else(|| IndexError::Empty(self.data.root.clone()))?;
+        let generation = self.load_generation_at(&dir)?;
+        self.set_served_embedder(self.embedder_for(&generation));
+        Ok(generation)
+    }
+
+    fn set_served_embedder(&self, embedder: Arc<Embedder>) {
+        *self.served_embedder.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = embedder;
+    }
+
+    /// Loads the generation in `dir` as [`Curator::load_served_generation`] does.
+    pub fn load_generation_at(&self, dir: &Path) -> Result<Generation, IndexError> {
+        let built_with = read_manifest(dir)?.embedding;
+        let embedder = self.embedder_matching(&built_with).unwrap_or_else(|| self.embedder());
+        Generation::load(dir, embedder.identity())
     }
 
     /// A search request with the configured candidate depth, graph breadth, fusion and reranking.
@@ -278,7 +402,7 @@ impl Curator {
     /// [`Curator::search`] with a given scoring, so that one request reranks with the model its gate was
     /// fitted for.
     pub fn search_with(&self, scoring: &Scoring, generation: &Generation, request: &SearchRequest) -> Result<SearchResponse, SearchError> {
-        search(generation, &self.embedder, scoring.reranker.as_deref(), request)
+        search(generation, &self.embedder_for(generation), scoring.reranker.as_deref(), request)
     }
 }
 

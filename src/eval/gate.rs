@@ -186,7 +186,7 @@ fn features(curator: &Curator, generation: &Generation, question: &str, hits: &[
     }
     // The best unit's score does not depend on the budget, only the choice of units does.
     let budget = curator.evidence_budget(hits.len());
-    let chosen = evidence::select(question, generation, hits, budget, &curator.scoring().evidence_scorer(&curator.embedder), &|t| t.len() / 4)?;
+    let chosen = evidence::select(question, generation, hits, budget, &curator.scoring().evidence_scorer(&curator.embedder_for(generation)), &|t| t.len() / 4)?;
     Ok(Some(gate::features(question, generation, hits, &chosen.best_scores)))
 }
 

@@ -90,7 +90,7 @@ pub fn mine(
         }
         if positive.is_empty() {
             // Not retrieved: the gold record's chunk closest to the question stands for it.
-            let query_vector = curator.embedder.embed_one(&q.question)?;
+            let query_vector = curator.embedder_for(generation).embed_one(&q.question)?;
             for id in &relevant {
                 let Some(stored) = generation.store.get(id) else { continue };
                 let best = generation.vectors.exact_search(&query_vector, 1, stored.chunk_ids.iter().copied());

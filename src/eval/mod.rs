@@ -113,7 +113,12 @@ impl Dataset {
 
 /// Settings for a BEIR dataset's own index: under `<data_dir>/eval/<folder name>`, whole documents.
 pub fn beir_settings(mut settings: Settings, dir: &Path) -> Settings {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "beir".into());
+    let mut name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "beir".into());
+    // One index per embedding model: the fetched and the fine-tuned model are both measured on it.
+    let model = settings.embedding.dir_in(&settings.model_dir()).join("model.onnx");
+    if let Ok(sha) = crate::index::sha256_file(&model) {
+        name = format!("{name}-{}", &sha[..12.min(sha.len())]);
+    }
     settings.paths.data_dir = settings.data_dir().join("eval").join(name).display().to_string();
     settings.chunking.max_tokens = BEIR_CHUNK_TOKENS;
     settings.chunking.overlap_tokens = 0;

@@ -176,7 +176,7 @@ pub fn check_compatible(dir: &Path, manifest: &Manifest, expected: &EmbeddingIde
         return Err(IndexError::Incompatible {
             path: dir.to_path_buf(),
             why: format!(
-                "with embedding model {:?} (sha256 {}), but the configured model is {:?} (sha256 {})",
+                "with embedding model {:?} (sha256 {}), not with the configured model {:?} (sha256 {}) (`curator reembed` embeds its records again with the configured one)",
                 manifest.embedding.model_id, manifest.embedding.sha256, expected.model_id, expected.sha256
             ),
         });
@@ -238,11 +238,6 @@ impl DataDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(IndexError::Io { path, source: e }),
         }
-    }
-
-    pub fn load_current(&self, expected: &EmbeddingIdentity) -> Result<Generation, IndexError> {
-        let dir = self.current()?.ok_or_else(|| IndexError::Empty(self.root.clone()))?;
-        Generation::load(&dir, expected)
     }
 
     /// Takes the writer lock without waiting; a second concurrent ingest gets [`IndexError::Busy`].

@@ -51,6 +51,8 @@ pub enum IngestError {
     EmptyRebuild,
     #[error("a rebuild is written as one generation: committed in steps, a server would serve a cut-down index midway and the index before it could not be restored; rebuild without --commit-every")]
     SteppedRebuild,
+    #[error("the index changed (an ingest or a delete) while its records were read; nothing was changed, run it again")]
+    CurrentMoved,
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error(transparent)]
@@ -108,6 +110,9 @@ pub struct IngestOptions {
     /// that a server searches a large first ingest while the rest is still being embedded. The first
     /// steps are smaller: an eighth of this, doubling.
     pub commit_every: usize,
+    /// The generation this ingest was computed from: refused, changing nothing, when `CURRENT` names
+    /// another by the time the writer lock is taken (`curator reembed` reads the records first).
+    pub replaces: Option<std::path::PathBuf>,
 }
 
 pub struct Ingestor<'a> {
@@ -142,6 +147,9 @@ impl Ingestor<'_> {
             return self.apply_in_steps(upserts, deletes, options, progress);
         }
         let lock = self.data.lock_writer()?;
+        if options.replaces.is_some() && self.data.current()? != options.replaces {
+            return Err(IngestError::CurrentMoved);
+        }
         let mut report = IngestReport::default();
         let started = Instant::now();
         // A rebuild reads nothing of the current generation, so it also recovers an index whose CURRENT
@@ -369,7 +377,7 @@ impl Ingestor<'_> {
             let step: Vec<MuseumRecord> = steps.by_ref().take(step_size).collect();
             step_size = (step_size * 2).min(options.commit_every);
             let size = step.len();
-            let step_options = IngestOptions { rebuild: false, commit_every: 0 };
+            let step_options = IngestOptions { rebuild: false, commit_every: 0, replaces: None };
             // Within a step, progress counts the records it embeds; it is scaled to the step's records.
             let step_progress = |embedded: usize, changed: usize| progress(done + embedded * size / changed.max(1), total);
             let step_report = self.apply(step, if first { deletes } else { &[] }, &step_options, &step_progress)?;

@@ -321,7 +321,7 @@ pub async fn arithmetic(State(state): State<Arc<AppState>>, body: Result<Bytes, 
     let generation = state.generation()?;
     let ef = state.curator.settings.hnsw.ef_search;
     let worker = Arc::clone(&state);
-    let (terms, hits) = tokio::task::spawn_blocking(move || crate::retrieve::arithmetic(&generation, &worker.curator.embedder, &plus, &minus, k, ef))
+    let (terms, hits) = tokio::task::spawn_blocking(move || crate::retrieve::arithmetic(&generation, &worker.curator.embedder_for(&generation), &plus, &minus, k, ef))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
     Ok(Json(serde_json::json!({ "terms": terms, "k": k, "hits": hits })))

@@ -60,6 +60,11 @@ impl AppState {
         if let Ok(g) = &served.generation {
             mark_serving(&curator, g);
         }
+        // The gate of the served generation's embedding model, when that is not the configured one (an
+        // index not yet embedded again with the fine-tuned model), from the first request on.
+        if let Some(switched) = curator.reload_scoring() {
+            tracing::info!("{switched}");
+        }
         let feedback = match FeedbackStore::open(&curator.settings.data_dir().join("feedback.sqlite")) {
             Ok(store) => Some(store),
             Err(e) => {
@@ -152,7 +157,8 @@ fn current_state(curator: &Curator) -> String {
 impl Served {
     fn load(curator: &Curator) -> Served {
         let tried = current_state(curator);
-        let generation = match curator.load_generation() {
+        // With the model that built it: a server goes on answering while the index is embedded again.
+        let generation = match curator.load_served_generation() {
             Ok(g) => Ok(Arc::new(g)),
             Err(IndexError::Empty(_)) => Err("the index is empty: ingest records first (curator ingest PATH, or POST /api/ingest)".to_string()),
             // Issue 11: this used to be reported as "the index is empty", which sent readers the wrong way.

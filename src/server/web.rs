@@ -535,7 +535,9 @@ pub async fn dashboard_page(State(state): State<Arc<AppState>>) -> Response {
         }
     });
     let scoring = curator.scoring();
-    let embedding = curator.embedder.identity();
+    // The model queries are embedded with: the served generation's.
+    let embedder = curator.served_embedder();
+    let embedding = embedder.identity();
     let mut models = vec![context! { role => "embedding", name => embedding.model_id.clone(), sha256 => embedding.sha256.clone() }];
     if let Some(reranker) = &scoring.reranker {
         let identity = reranker.identity();

@@ -55,6 +55,14 @@ pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_curator"))
 }
 
+/// The curator binary, embedding with the fetched model as every test does (see `settings_with`).
+pub fn command() -> std::process::Command {
+    let models = settings(Path::new("")).model_dir();
+    let mut command = std::process::Command::new(binary());
+    command.env("CURATOR_EMBEDDING_MODEL_DIR", models.join(curator::config::FETCHED_EMBEDDING_DIR));
+    command
+}
+
 /// Settings for `data_dir` with extra `CURATOR_*` overrides (these win over the environment). The answer
 /// gate in the model cache is off (it was fitted on the full collection, if at all, and a test must not
 /// depend on whether it is there); a test that wants a gate fits its own. The reranker is the test
@@ -72,6 +80,11 @@ pub fn settings_with(data_dir: &Path, overrides: &[(&str, &str)]) -> Settings {
         overridden.or_else(|| std::env::var(var).ok())
     })
     .expect("settings");
+    // The fetched embedding model, not the fine-tuned one when this machine has trained it: a test's
+    // rankings must not depend on whether half an hour of training happened here.
+    if !overrides.iter().any(|(name, _)| *name == "CURATOR_EMBEDDING_MODEL_DIR") {
+        settings.embedding.model_dir = settings.model_dir().join(curator::config::FETCHED_EMBEDDING_DIR).display().to_string();
+    }
     if !overrides.iter().any(|(name, _)| *name == "CURATOR_RERANK_MODEL_DIR") {
         settings.rerank.model_dir = test_reranker_dir(&settings).display().to_string();
         settings.rerank.onnx_file = "model.onnx".into();
