@@ -45,7 +45,7 @@ impl Embedder {
         let dir = settings.dir_in(&cache.dir);
         let onnx_path = dir.join("model.onnx");
         let onnx = read_model_file(&onnx_path, "embedding model")?;
-        let sha256 = hex(&Sha256::digest(&onnx));
+        let identity = identity_of(&dir, &onnx)?;
         let file = |name: &str| read_model_file(&dir.join(name), "embedding tokenizer file");
         let tokenizer_json = file("tokenizer.json")?;
         let tokenizer_files = TokenizerFiles {
@@ -69,15 +69,14 @@ impl Embedder {
             interactive: Mutex::new(interactive),
             bulk: Mutex::new(bulk),
             tokenizer,
-            identity: EmbeddingIdentity { model_id: model_name(&dir)?, sha256, dimensions: DIMENSIONS },
+            identity,
             batch_size: settings.batch_size,
         })
     }
 
     /// The identity of the model in `dir` (its checksum and manifest name), without loading it.
     pub fn identity_in(dir: &Path) -> Result<EmbeddingIdentity, ModelError> {
-        let onnx = read_model_file(&dir.join("model.onnx"), "embedding model")?;
-        Ok(EmbeddingIdentity { model_id: model_name(dir)?, sha256: hex(&Sha256::digest(&onnx)), dimensions: DIMENSIONS })
+        identity_of(dir, &read_model_file(&dir.join("model.onnx"), "embedding model")?)
     }
 
     pub fn identity(&self) -> &EmbeddingIdentity {
@@ -133,6 +132,11 @@ pub fn unit(mut v: Vec<f32>) -> Vec<f32> {
 
 /// The model's name: the `name` in its folder's manifest.json (a model curator trained,
 /// scripts/train-embedding.sh), else the fetched all-MiniLM-L6-v2's.
+/// The identity of the model whose ONNX file in `dir` holds `onnx`.
+fn identity_of(dir: &Path, onnx: &[u8]) -> Result<EmbeddingIdentity, ModelError> {
+    Ok(EmbeddingIdentity { model_id: model_name(dir)?, sha256: hex(&Sha256::digest(onnx)), dimensions: DIMENSIONS })
+}
+
 fn model_name(dir: &Path) -> Result<String, ModelError> {
     let path = dir.join("manifest.json");
     if !path.is_file() {

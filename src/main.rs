@@ -456,7 +456,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gate { what: GateCommand::Status } => {
             let curator = Curator::open(settings)?;
             // The gate a server would serve: the one for the model that built the index.
-            if curator.load_served_generation().is_ok() {
+            if curator.serve_current_model().is_ok() {
                 curator.reload_scoring();
             }
             let scoring = curator.scoring();

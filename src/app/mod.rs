@@ -300,6 +300,21 @@ impl Curator {
         ingestor.apply(upserts, deletes, options, progress)
     }
 
+    /// The directory of the generation `CURRENT` names.
+    fn current_dir(&self) -> Result<std::path::PathBuf, IndexError> {
+        self.data.current()?.ok_or_else(|| IndexError::Empty(self.data.root.clone()))
+    }
+
+    /// Serves the model that built the current generation, read from its manifest alone (the gate looked
+    /// for is then the one fitted on that model's lists); without loading the generation.
+    pub fn serve_current_model(&self) -> Result<(), IndexError> {
+        let built_with = read_manifest(&self.current_dir()?)?.embedding;
+        if let Some(embedder) = self.embedder_matching(&built_with) {
+            self.set_served_embedder(embedder);
+        }
+        Ok(())
+    }
+
     /// The embedding model the current generation was built with, from its manifest; None without one.
     pub fn current_embedding(&self) -> Result<Option<EmbeddingIdentity>, IndexError> {
         self.data.current()?.map(|dir| read_manifest(&dir).map(|m| m.embedding)).transpose()
@@ -310,7 +325,7 @@ impl Curator {
     /// one has been trained. The records are the index's own, those added by `/api/ingest` included, so
     /// nothing is dropped. None when the current generation was built with the configured model already.
     pub fn reembed(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Option<IngestReport>, IngestError> {
-        let dir = self.data.current()?.ok_or_else(|| IndexError::Empty(self.data.root.clone()))?;
+        let dir = self.current_dir()?;
         let manifest = read_manifest(&dir)?;
         if manifest.embedding == *self.embedder.identity() {
             return Ok(None);
@@ -331,7 +346,7 @@ impl Curator {
     /// another is refused, naming both models and `curator reembed`): what evaluation, training and the
     /// command line search, so that a figure is always the configured model's.
     pub fn load_generation(&self) -> Result<Generation, IndexError> {
-        let dir = self.data.current()?.ok_or_else(|| IndexError::Empty(self.data.root.clone()))?;
+        let dir = self.current_dir()?;
         let generation = Generation::load(&dir, self.embedder.identity())?;
         self.set_served_embedder(self.embedder());
         Ok(generation)
@@ -341,7 +356,7 @@ impl Curator {
     /// holds it: what a server serves, so that it answers from an index built with the fetched model
     /// until the same records embedded with the fine-tuned one are switched in (`curator reembed`).
     pub fn load_served_generation(&self) -> Result<Generation, IndexError> {
-        let dir = self.data.current()?.ok_or_else(|| IndexError::Empty(self.data.root.clone()))?;
+        let dir = self.current_dir()?;
         let generation = self.load_generation_at(&dir)?;
         self.set_served_embedder(self.embedder_for(&generation));
         Ok(generation)
