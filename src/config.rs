@@ -50,6 +50,14 @@ pub struct PathSettings {
 pub struct ChunkingSettings {
     pub max_tokens: usize,
     pub overlap_tokens: usize,
+    /// Whether the embedding model reads a record's dimensions and credit line (BM25 and the reranker
+    /// always do). An index manifest written before this setting existed has none: its vectors read them.
+    #[serde(default = "embedded_bookkeeping_before_the_setting")]
+    pub embed_bookkeeping: bool,
+}
+
+fn embedded_bookkeeping_before_the_setting() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

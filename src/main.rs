@@ -800,20 +800,20 @@ fn reembed(curator: &Curator, status_only: bool) -> Result<()> {
 
 /// The records a rebuild from `records` would drop from the index: (how many, how many there are, a few ids).
 fn rebuild_drops(curator: &Curator, records: &[MuseumRecord]) -> (usize, usize, Vec<String>) {
-    use curator::index::{read_manifest, store::RecordStore};
-    let Ok(Some(dir)) = curator.data.current() else { return (0, 0, Vec::new()) };
-    // The record store alone: the text and vector indexes are not needed to list ids (and the ingest that
-    // follows loads nothing of the old generation when it rebuilds).
-    let Ok(manifest) = read_manifest(&dir) else { return (0, 0, Vec::new()) };
-    match RecordStore::load(&dir, manifest.chunk_slots) {
+    // The record store alone: the ingest that follows loads nothing of the old generation when it rebuilds.
+    match curator.current_record_store() {
         Ok(store) => {
             let kept: std::collections::HashSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
             let dropped: Vec<String> =
                 store.records().filter(|s| !kept.contains(s.record.id.as_str())).map(|s| s.record.id.clone()).collect();
             (dropped.len(), store.record_count(), dropped.into_iter().take(5).collect())
         }
+        Err(curator::index::IndexError::Empty(_)) => (0, 0, Vec::new()),
         // Unreadable: every record of it goes.
-        Err(_) => (manifest.records, manifest.records, Vec::new()),
+        Err(_) => {
+            let manifest = curator.data.current().ok().flatten().and_then(|dir| curator::index::read_manifest(&dir).ok());
+            manifest.map_or((0, 0, Vec::new()), |m| (m.records, m.records, Vec::new()))
+        }
     }
 }
 

@@ -22,6 +22,30 @@ def log(*parts):
     print(time.strftime("%H:%M:%S"), *parts, flush=True)
 
 
+def fuse_bert(fp32_path, fused_path, heads, hidden):
+    """ONNX Runtime's BERT fusions (bias + GELU, residual + layer norm) written into a copy of the model."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    # opt_level 1: the fusions alone, no rewrites for one machine's hardware.
+    optimize_model(fp32_path, model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=1).save_model_to_file(fused_path)
+
+
+def quantize_for_cpu(fp32_path, int8_path, heads, hidden):
+    """The int8 model curator runs: fused first, then signed int8 weights with a scale per output channel.
+    On AVX2 without VNNI, ONNX Runtime's fastest integer kernels multiply unsigned activations by signed
+    weights; one scale per tensor lost accuracy, signed weights most of all (README "Embedding model",
+    scripts/compare-embedding-exports.py)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fused_path = int8_path + ".fused"
+    fuse_bert(fp32_path, fused_path, heads, hidden)
+    # The fused operators have no type ONNX's inference knows: the quantiser is told they are float.
+    quantize_dynamic(fused_path, int8_path, weight_type=QuantType.QInt8, per_channel=True,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    os.remove(fused_path)
+
+
 def load_groups(path):
     """The (query, positives, retrieved negatives) groups `curator rerank-data` wrote: (train, valid)."""
     train, valid = [], []

@@ -24,8 +24,9 @@ training_setup() {
   # Named by how it is mined: a change to what `curator rerank-data` writes gets a new name, so a machine
   # that mined before mines again. 2026-12-01: plain questions in varied wordings, maker queries, positives
   # that hold the answer. 2026-12-02: dense candidates by exact scan and BM25 ties by chunk id, so that
-  # every index of the same corpus mines the same groups.
-  data="$models/reranker-data/groups-2026-12-02.jsonl"
+  # every index of the same corpus mines the same groups. 2026-12-03: dense candidates from vectors that
+  # read no dimensions or credit line (`chunking.embed_bookkeeping`).
+  data="$models/reranker-data/groups-2026-12-03.jsonl"
   mkdir -p "$(dirname "$data")"
   if [ ! -s "$data" ]; then
     echo "== mining training groups with curator's retrieval"

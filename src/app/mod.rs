@@ -305,6 +305,13 @@ impl Curator {
         self.data.current()?.ok_or_else(|| IndexError::Empty(self.data.root.clone()))
     }
 
+    /// The record store of the generation `CURRENT` names, alone: without its text and vector indexes or
+    /// the model that built them.
+    pub fn current_record_store(&self) -> Result<crate::index::store::RecordStore, IndexError> {
+        let dir = self.current_dir()?;
+        crate::index::store::RecordStore::load(&dir, read_manifest(&dir)?.chunk_slots)
+    }
+
     /// Serves the model that built the current generation, read from its manifest alone (the gate looked
     /// for is then the one fitted on that model's lists); without loading the generation.
     pub fn serve_current_model(&self) -> Result<(), IndexError> {
@@ -326,12 +333,11 @@ impl Curator {
     /// nothing is dropped. None when the current generation was built with the configured model already.
     pub fn reembed(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Option<IngestReport>, IngestError> {
         let dir = self.current_dir()?;
-        let manifest = read_manifest(&dir)?;
-        if manifest.embedding == *self.embedder.identity() {
+        if read_manifest(&dir)?.embedding == *self.embedder.identity() {
             return Ok(None);
         }
-        // The record store alone: the model that built the vectors need not be at hand any more.
-        let store = crate::index::store::RecordStore::load(&dir, manifest.chunk_slots)?;
+        // The model that built the vectors need not be at hand any more.
+        let store = self.current_record_store()?;
         let mut stored: Vec<_> = store.records().collect();
         // In the order they were indexed (the store's own order is a hash map's): the same index, the
         // same new generation.

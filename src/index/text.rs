@@ -178,14 +178,20 @@ fn with_plain_quotes(query: &str) -> String {
         .collect()
 }
 
-/// English function words and question words, lower-case: Lucene's English stop set and the words
-/// questions are asked with.
-const QUERY_STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not",
-    "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was",
-    "will", "with", "what", "who", "whom", "whose", "when", "where", "which", "why", "how", "were", "did",
-    "does", "do", "has", "have", "had", "been",
+/// English function words, lower-case: Lucene's English stop set with "been". Left out of the BM25 query
+/// with the question words and auxiliary verbs below.
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "an", "and", "as", "at", "be", "been", "but", "by", "for", "if", "in", "into", "it", "no", "not", "of",
+    "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "will", "with",
 ];
+/// The words a question is asked with ("in what year ...", "by whom ...": one of the first two words).
+const QUESTION_WORDS: &[&str] = &["who", "whom", "whose", "what", "when", "where", "which", "why", "how"];
+/// Auxiliary verbs: stopwords, and (with "can" and "could") the verbs a yes/no question opens with.
+const AUXILIARY_VERBS: &[&str] = &["is", "are", "was", "were", "did", "does", "do", "has", "have", "had"];
+
+fn is_query_stopword(word: &str) -> bool {
+    [FUNCTION_WORDS, QUESTION_WORDS, AUXILIARY_VERBS].iter().any(|words| words.contains(&word))
+}
 
 /// `plain` (a query `plain_text_query` has made safe) without its stopwords, outside quoted phrases and
 /// field prefixes; unchanged when nothing else would be left.
@@ -195,7 +201,7 @@ pub fn without_stopwords(plain: &str) -> String {
     for token in plain.split_whitespace() {
         let quotes = token.matches('"').count();
         let word = token.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
-        let stopword = !in_phrase && quotes == 0 && !token.contains(':') && QUERY_STOPWORDS.contains(&word.as_str());
+        let stopword = !in_phrase && quotes == 0 && !token.contains(':') && is_query_stopword(&word);
         if !stopword {
             kept.push(token);
         }
@@ -209,11 +215,6 @@ pub fn without_stopwords(plain: &str) -> String {
     kept.join(" ")
 }
 
-/// The words a question is asked with ("in what year ...", "by whom ...": one of the first two words).
-const QUESTION_WORDS: &[&str] = &["who", "whom", "whose", "what", "when", "where", "which", "why", "how"];
-/// The verbs a yes/no question opens with.
-const QUESTION_VERBS: &[&str] = &["is", "are", "was", "were", "did", "does", "do", "can", "could", "has", "have", "had"];
-
 /// Whether `query` is asked as a question ("who painted ...?", "in what year was ...", "what did velzquez
 /// recruit") rather than typed as search words ("Rembrandt self portrait"): it ends with a question mark,
 /// or one of its first two words is a question word, or its first word a verb that opens a question. A
@@ -226,7 +227,8 @@ pub fn reads_as_question(query: &str) -> bool {
     let mut words = query.split_whitespace().map(|w| w.split(['\'', '’']).next().unwrap_or(w).trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase());
     let first = words.next().unwrap_or_default();
     let second = words.next().unwrap_or_default();
-    QUESTION_VERBS.contains(&first.as_str()) || [first, second].iter().any(|w| QUESTION_WORDS.contains(&w.as_str()))
+    let opens_yes_no = AUXILIARY_VERBS.contains(&first.as_str()) || first == "can" || first == "could";
+    opens_yes_no || [first, second].iter().any(|w| QUESTION_WORDS.contains(&w.as_str()))
 }
 
 /// Shorter words are not corrected: one edit turns most of them into another word.

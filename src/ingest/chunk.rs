@@ -5,6 +5,8 @@
 //! the model that cites it. A record's structured fields are never scattered over chunks by the size
 //! budget (it applies to prose). Sizes are counted in tokens of the embedding model's own tokenizer.
 
+use std::borrow::Cow;
+
 use text_splitter::{ChunkConfig, TextSplitter};
 
 use crate::config::ChunkingSettings;
@@ -58,6 +60,16 @@ impl Chunker {
         chunks
     }
 
+    /// What the embedding model reads of `chunk`, one of `record`'s chunks: the chunk itself, less the
+    /// record's dimensions and credit line unless `chunking.embed_bookkeeping` says to keep them. A piece
+    /// of facts too long for one chunk (a few hundred subjects) is read whole.
+    pub fn embedding_text<'a>(&self, record: &MuseumRecord, chunk: &'a str) -> Cow<'a, str> {
+        match self.settings.embed_bookkeeping {
+            true => Cow::Borrowed(chunk),
+            false => without_bookkeeping(record, chunk),
+        }
+    }
+
     /// `body` in pieces of at most `budget` tokens, each behind `header`.
     fn split(&self, header: &str, body: &str, budget: usize, overlap: usize) -> Vec<String> {
         let whole = format!("{header}\n{body}");
@@ -74,6 +86,19 @@ impl Chunker {
             .unwrap_or_else(|_| ChunkConfig::new(capacity).with_sizer(&self.tokenizer));
         TextSplitter::new(config).chunks(body).map(|piece| format!("{header}\n{piece}")).collect()
     }
+}
+
+/// `chunk` with `record`'s facts in it rendered without dimensions and credit line.
+fn without_bookkeeping<'a>(record: &MuseumRecord, chunk: &'a str) -> Cow<'a, str> {
+    if record.dimensions.is_none() && record.credit.is_none() {
+        return Cow::Borrowed(chunk);
+    }
+    let facts = render_facts(record);
+    let Some(at) = chunk.find(&facts).filter(|_| !facts.is_empty()) else {
+        return Cow::Borrowed(chunk);
+    };
+    let content = render_facts_with(record, Bookkeeping::Left);
+    Cow::Owned(format!("{}{content}{}", &chunk[..at], &chunk[at + facts.len()..]))
 }
 
 fn join_nonempty(parts: &[&str]) -> String {
@@ -95,6 +120,17 @@ pub fn render_header(record: &MuseumRecord) -> String {
 
 /// The record's structured fields as labelled sentences: "Object: painting. Medium: Oil on canvas. ..."
 pub fn render_facts(record: &MuseumRecord) -> String {
+    render_facts_with(record, Bookkeeping::Kept)
+}
+
+/// A record's dimensions and credit line: facts a reader asks about, but not what a work shows or means.
+#[derive(Clone, Copy, PartialEq)]
+enum Bookkeeping {
+    Kept,
+    Left,
+}
+
+fn render_facts_with(record: &MuseumRecord, bookkeeping: Bookkeeping) -> String {
     let mut facts = Vec::new();
     let mut fact = |label: &str, value: Option<&String>| {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
@@ -103,9 +139,10 @@ pub fn render_facts(record: &MuseumRecord) -> String {
     };
     fact("Object", record.object_type.as_ref());
     fact("Medium", record.medium.as_ref());
-    fact("Dimensions", record.dimensions.as_ref());
+    let kept = bookkeeping == Bookkeeping::Kept;
+    fact("Dimensions", record.dimensions.as_ref().filter(|_| kept));
     fact("Place", record.place.as_ref());
-    fact("Collection", record.credit.as_ref());
+    fact("Collection", record.credit.as_ref().filter(|_| kept));
     if !record.subjects.is_empty() {
         facts.push(format!("Subjects: {}.", record.subjects.join(", ")));
     }
@@ -190,6 +227,24 @@ mod tests {
         let r = record("It hung in Delft. The second sentence is long and was cut in the middle by the budget. Third one. Fourth.");
         let chunk = format!("{}\nwas cut in the middle by the budget. Third", render_header(&r));
         assert_eq!(snippet(Some(&r), &chunk, 300), "The second sentence is long and was cut in the middle by the budget. Third one.");
+    }
+
+    #[test]
+    fn the_embedding_reads_the_facts_without_dimensions_and_credit_line() {
+        let mut r = record("A river at dusk.");
+        r.medium = Some("Watercolour on paper".into());
+        r.dimensions = Some("support: 229 x 489 mm".into());
+        r.credit = Some("Presented by the Art Fund 1967".into());
+        r.subjects = vec!["river".into(), "dusk".into()];
+        let chunk = join_nonempty(&[&render_header(&r), &render_facts(&r), "A river at dusk."]);
+        assert!(chunk.contains("Dimensions: support") && chunk.contains("Collection: Presented"));
+        assert_eq!(
+            without_bookkeeping(&r, &chunk),
+            "A Title\nby A Maker (1650)\nMedium: Watercolour on paper. Subjects: river, dusk.\nA river at dusk."
+        );
+        // A chunk of the description alone has no facts to leave out.
+        let piece = format!("{}\nA river at dusk.", render_header(&r));
+        assert_eq!(without_bookkeeping(&r, &piece), piece);
     }
 
     #[test]

@@ -166,8 +166,8 @@ impl Ingestor<'_> {
                 return Err(IndexError::Incompatible {
                     path: prev.dir.clone(),
                     why: format!(
-                        "with chunks of {} tokens (overlap {}), but the settings now say {} (overlap {})",
-                        was.max_tokens, was.overlap_tokens, now.max_tokens, now.overlap_tokens
+                        "with chunks of {} tokens (overlap {}, embed_bookkeeping {}), but the settings now say {} (overlap {}, embed_bookkeeping {})",
+                        was.max_tokens, was.overlap_tokens, was.embed_bookkeeping, now.max_tokens, now.overlap_tokens, now.embed_bookkeeping
                     ),
                 }
                 .into());
@@ -206,6 +206,12 @@ impl Ingestor<'_> {
 
         let t = Instant::now();
         let texts: Vec<Vec<String>> = changed.par_iter().map(|(r, _, _)| self.chunker.chunk(r)).collect();
+        // What the embedding model reads of each chunk (`chunking.embed_bookkeeping`).
+        let embedding_texts: Vec<Vec<String>> = changed
+            .par_iter()
+            .zip(&texts)
+            .map(|((r, _, _), chunks)| chunks.iter().map(|c| self.chunker.embedding_text(r, c).into_owned()).collect())
+            .collect();
         report.timings.chunk = t.elapsed();
 
         // Vectors of chunk texts the previous generation already has (a changed record often keeps most).
@@ -228,12 +234,13 @@ impl Ingestor<'_> {
         // blank sketchbook pages, many records, have chunks of one text). A stepped ingest keeps
         // this per step.
         let mut fresh: HashMap<&str, Vec<f32>> = HashMap::new();
-        for group in texts.chunks(EMBED_GROUP) {
+        for (group, embedding_group) in texts.chunks(EMBED_GROUP).zip(embedding_texts.chunks(EMBED_GROUP)) {
             let mut missing: Vec<&str> = Vec::new();
             let mut asked: HashSet<&str> = HashSet::new();
-            for text in group.iter().flatten().map(String::as_str) {
-                if !known.contains_key(text) && !fresh.contains_key(text) && asked.insert(text) {
-                    missing.push(text);
+            for (text, read) in group.iter().flatten().zip(embedding_group.iter().flatten()) {
+                let read = read.as_str();
+                if !known.contains_key(text.as_str()) && !fresh.contains_key(read) && asked.insert(read) {
+                    missing.push(read);
                 }
             }
             let computed = self.embedder.embed_bulk(&missing)?;
@@ -242,12 +249,12 @@ impl Ingestor<'_> {
             }
             report.chunks_embedded += missing.len();
             fresh.extend(missing.into_iter().zip(computed));
-            for record_texts in group {
+            for (record_texts, record_reads) in group.iter().zip(embedding_group) {
                 let mut vectors = Vec::with_capacity(record_texts.len());
-                for text in record_texts {
+                for (text, read) in record_texts.iter().zip(record_reads) {
                     if let Some(v) = known.get(text.as_str()) {
                         vectors.push(v.to_vec());
-                    } else if let Some(v) = fresh.get(text.as_str()) {
+                    } else if let Some(v) = fresh.get(read.as_str()) {
                         vectors.push(v.clone());
                     }
                 }
@@ -258,6 +265,7 @@ impl Ingestor<'_> {
         report.chunks_reused = new_vectors.iter().map(Vec::len).sum::<usize>() - report.chunks_embedded;
         drop(fresh);
         drop(known);
+        drop(embedding_texts);
         report.timings.embed = t.elapsed();
         fault_point("embedded");
 
