@@ -39,8 +39,9 @@ def tate_texts(path, count):
             if i % 97:
                 continue
             r = json.loads(line)
-            subjects = ", ".join(r.get("subjects") or [])
-            texts.append(f"{r['title']}\nby {r.get('artist')} ({r.get('date')})\nMedium: {r.get('medium')}. Subjects: {subjects}.")
+            header = f"{r['title']}\nby {r.get('artist') or 'unknown'} ({r.get('date') or 'no date'})"
+            facts = [f"Medium: {r['medium']}." if r.get("medium") else "", f"Subjects: {', '.join(r['subjects'])}." if r.get("subjects") else ""]
+            texts.append(header + "\n" + " ".join(f for f in facts if f))
             if len(texts) >= count:
                 break
     return texts

@@ -100,6 +100,9 @@ fit_gate_if_missing() {
 }
 
 begin
+# An index built under other settings (say, an upgrade changed the chunking) refuses an ingest on top of
+# it: it is built again from its own records first, with the configured model and chunking.
+if index_needs_reembed; then "$curator" reembed; fi
 "$curator" ingest --commit-every 10000 "$corpus"
 "$curator" stats
 

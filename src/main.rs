@@ -765,20 +765,26 @@ fn rollback(curator: &Curator) -> Result<()> {
 
 /// `curator reembed`: the current generation's records, embedded with the configured model.
 fn reembed(curator: &Curator, status_only: bool) -> Result<()> {
-    let built_with = curator.current_embedding()?.context("no index to embed again: run `curator ingest PATH` first")?;
+    let manifest = curator.current_manifest()?.context("no index to embed again: run `curator ingest PATH` first")?;
+    let built_with = &manifest.embedding;
     let configured = curator.embedder();
     let short = |sha: &str| sha.chars().take(12).collect::<String>();
-    if built_with == *configured.identity() {
-        println!("the index is embedded with the configured model, {}", built_with.model_id);
+    if curator.built_as_configured(&manifest) {
+        println!("the index is embedded with the configured model, {}, and chunked as configured", built_with.model_id);
         return Ok(());
     }
-    println!(
-        "the index is embedded with {} (sha256 {}); the configured model is {} (sha256 {})",
-        built_with.model_id,
-        short(&built_with.sha256),
-        configured.identity().model_id,
-        short(&configured.identity().sha256)
-    );
+    if *built_with != *configured.identity() {
+        println!(
+            "the index is embedded with {} (sha256 {}); the configured model is {} (sha256 {})",
+            built_with.model_id,
+            short(&built_with.sha256),
+            configured.identity().model_id,
+            short(&configured.identity().sha256)
+        );
+    }
+    if manifest.chunking != curator.settings.chunking {
+        println!("the index is chunked with {:?}; the settings say {:?}", manifest.chunking, curator.settings.chunking);
+    }
     if status_only {
         std::process::exit(3);
     }
@@ -1031,7 +1037,8 @@ fn stats(curator: Curator, json: bool, vectors: bool) -> Result<()> {
         mb(total)
     );
     println!("embedding: {} (sha256 {}…, {} dims)", m.embedding.model_id, &m.embedding.sha256[..12.min(m.embedding.sha256.len())], m.embedding.dimensions);
-    println!("chunking: {} tokens, overlap {}", m.chunking.max_tokens, m.chunking.overlap_tokens);
+    let c = &m.chunking;
+    println!("chunking: {} tokens, overlap {}, embed_bookkeeping {}", c.max_tokens, c.overlap_tokens, c.embed_bookkeeping);
     if let Some(g) = graph_stats {
         println!("hnsw graph: {} points, M {}", g.points, g.max_connections);
         println!("{:<6} {:>9} {:>9} {:>5} {:>5} {:>7} {:>5} {:>7}", "layer", "top here", "on layer", "min", "p50", "mean", "max", "no link");

@@ -428,3 +428,35 @@ fn an_ingest_in_steps_commits_a_generation_per_step_and_keeps_the_first_copy_of_
     assert!(matches!(refused, Err(curator::ingest::IngestError::SteppedRebuild)), "{:?}", refused.map(|r| r.generation));
     assert_eq!(curator.load_generation().unwrap().manifest.generation, 9);
 }
+
+/// Issue 12.7: an index built before `chunking.embed_bookkeeping` was off (its vectors read dimensions and
+/// credit lines) refuses an ingest on top of it, naming `curator reembed`, rather than mixing two kinds of
+/// vector; reembed builds it again from its own records, one added through the API since included, and
+/// ingests then go ahead.
+#[test]
+fn an_index_built_under_other_chunking_settings_refuses_an_ingest_and_reembed_builds_it_again_with_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = curator::app::Curator::open(common::settings_with(dir.path(), &[("CURATOR_CHUNKING_EMBED_BOOKKEEPING", "true")])).unwrap();
+    let mut records = common::sample_records();
+    let mut added_later = records[0].clone();
+    added_later.id = "sample:added-through-the-api".into();
+    added_later.title = "A Record Only the Index Holds".into();
+    records.push(added_later);
+    let total = records.len();
+    common::ingest(&old, records);
+
+    let now = common::open(dir.path());
+    assert!(!now.settings.chunking.embed_bookkeeping, "the default leaves dimensions and credit lines out of the embedding");
+    let manifest = now.current_manifest().unwrap().expect("an index");
+    assert!(manifest.chunking.embed_bookkeeping && !now.built_as_configured(&manifest));
+    let refused = now.ingest(common::sample_records(), &[], &IngestOptions::default(), &|_, _| {}).err().expect("two kinds of vector in one index");
+    assert!(refused.to_string().contains("curator reembed"), "{refused}");
+
+    let report = now.reembed(&|_, _| {}).unwrap().expect("built again under the settings in use");
+    assert_eq!(report.added, total, "every record of the index, the one only it holds included");
+    let manifest = now.current_manifest().unwrap().unwrap();
+    assert!(!manifest.chunking.embed_bookkeeping && now.built_as_configured(&manifest));
+    assert!(now.reembed(&|_, _| {}).unwrap().is_none(), "built as configured already: nothing to do");
+    common::ingest(&now, common::sample_records());
+    assert_eq!(run(&now, "A Record Only the Index Holds", Mode::Bm25).hits[0].record_id, "sample:added-through-the-api");
+}

@@ -39,11 +39,14 @@ def quantize_for_cpu(fp32_path, int8_path, heads, hidden):
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     fused_path = int8_path + ".fused"
-    fuse_bert(fp32_path, fused_path, heads, hidden)
-    # The fused operators have no type ONNX's inference knows: the quantiser is told they are float.
-    quantize_dynamic(fused_path, int8_path, weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-    os.remove(fused_path)
+    try:
+        fuse_bert(fp32_path, fused_path, heads, hidden)
+        # The fused operators have no type ONNX's inference knows: the quantiser is told they are float.
+        quantize_dynamic(fused_path, int8_path, weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        if os.path.exists(fused_path):
+            os.remove(fused_path)
 
 
 def load_groups(path):

@@ -15,7 +15,7 @@ use crate::embed::{Embedder, EmbeddingIdentity};
 use crate::evidence::{Budget, Scorer};
 use crate::gate::{gate_path, scorer_key, Gate};
 use crate::generate::{GenerateError, Llm, PromptError, Prompts};
-use crate::index::{read_manifest, DataDir, Filters, Generation, IndexError};
+use crate::index::{read_manifest, DataDir, Filters, Generation, IndexError, Manifest};
 use crate::ingest::{Chunker, IngestError, IngestOptions, IngestReport, Ingestor};
 use crate::models::{ModelCache, ModelError};
 use crate::records::MuseumRecord;
@@ -322,18 +322,30 @@ impl Curator {
         Ok(())
     }
 
-    /// The embedding model the current generation was built with, from its manifest; None without one.
-    pub fn current_embedding(&self) -> Result<Option<EmbeddingIdentity>, IndexError> {
-        self.data.current()?.map(|dir| read_manifest(&dir).map(|m| m.embedding)).transpose()
+    /// The current generation's manifest (its embedding model, chunking, counts); None without one.
+    pub fn current_manifest(&self) -> Result<Option<Manifest>, IndexError> {
+        self.data.current()?.map(|dir| read_manifest(&dir)).transpose()
     }
 
-    /// Embeds every record of the current generation again with the configured model, into a new
-    /// generation (one, switched in when whole): after the model changed, for example when the fine-tuned
-    /// one has been trained. The records are the index's own, those added by `/api/ingest` included, so
-    /// nothing is dropped. None when the current generation was built with the configured model already.
+    /// The embedding model the current generation was built with, from its manifest; None without one.
+    pub fn current_embedding(&self) -> Result<Option<EmbeddingIdentity>, IndexError> {
+        Ok(self.current_manifest()?.map(|m| m.embedding))
+    }
+
+    /// Whether the current generation was built as the settings say: with the configured embedding model
+    /// and chunking. `curator reembed` builds it again when not.
+    pub fn built_as_configured(&self, manifest: &Manifest) -> bool {
+        manifest.embedding == *self.embedder.identity() && manifest.chunking == self.settings.chunking
+    }
+
+    /// Chunks and embeds every record of the current generation again with the configured model and
+    /// chunking, into a new generation (one, switched in when whole): after the model changed, for example
+    /// when the fine-tuned one has been trained, or the chunking settings did. The records are the index's
+    /// own, those added by `/api/ingest` included, so nothing is dropped. None when the current generation
+    /// was built as configured already.
     pub fn reembed(&self, progress: &(dyn Fn(usize, usize) + Sync)) -> Result<Option<IngestReport>, IngestError> {
         let dir = self.current_dir()?;
-        if read_manifest(&dir)?.embedding == *self.embedder.identity() {
+        if self.built_as_configured(&read_manifest(&dir)?) {
             return Ok(None);
         }
         // The model that built the vectors need not be at hand any more.

@@ -122,6 +122,9 @@ pub fn beir_settings(mut settings: Settings, dir: &Path) -> Settings {
     settings.paths.data_dir = settings.data_dir().join("eval").join(name).display().to_string();
     settings.chunking.max_tokens = BEIR_CHUNK_TOKENS;
     settings.chunking.overlap_tokens = 0;
+    // BEIR documents have no dimensions or credit line, so this changes no vector; true keeps the indexes
+    // cached before the setting existed (their manifests read as true) usable.
+    settings.chunking.embed_bookkeeping = true;
     // BEIR documents carry no dates: a year range in a claim ("from 1990 to 2000") would filter out all.
     settings.retrieval.years_from_query = false;
     settings

@@ -166,7 +166,7 @@ impl Ingestor<'_> {
                 return Err(IndexError::Incompatible {
                     path: prev.dir.clone(),
                     why: format!(
-                        "with chunks of {} tokens (overlap {}, embed_bookkeeping {}), but the settings now say {} (overlap {}, embed_bookkeeping {})",
+                        "with chunks of {} tokens (overlap {}, embed_bookkeeping {}), but the settings now say {} (overlap {}, embed_bookkeeping {}); `curator reembed` builds it again from its own records",
                         was.max_tokens, was.overlap_tokens, was.embed_bookkeeping, now.max_tokens, now.overlap_tokens, now.embed_bookkeeping
                     ),
                 }
