@@ -476,11 +476,20 @@ fn latest_results() -> (String, Vec<minijinja::Value>) {
     // The served default's answers per kind of question (eval --answers --per-kind, README "Answers per
     // kind of question"), a file of the repository like the two above.
     let cell = |v: &serde_json::Value| v.as_f64().map_or("–".into(), |v| format!("{v:.3}"));
+    let milliseconds = |v: &serde_json::Value| v.as_f64().map_or("–".into(), |v| format!("{v:.0}"));
     let file = "answers-dev-served.json";
     if let Some(json) = read(file) {
-        let keys = ["contains_gold", "citation_precision", "supported_sentences", "answered_answerable", "declined_unanswerable", "first_token_p50_ms"];
-        let mut columns = vec!["kind"];
-        columns.extend(keys);
+        // Headers in words, so that they wrap and the table fits the page.
+        let measures = [
+            ("contains_gold", "contains gold"),
+            ("citation_precision", "citation precision"),
+            ("supported_sentences", "supported sentences"),
+            ("answered_answerable", "answered (answerable)"),
+            ("declined_unanswerable", "declined (unanswerable)"),
+            ("first_token_p50_ms", "first token p50 ms"),
+        ];
+        let keys = measures.map(|(key, _)| key);
+        let columns: Vec<&str> = std::iter::once("kind").chain(measures.iter().map(|(_, header)| *header)).collect();
         // A measure over answerable (or unanswerable) questions shows "–" for a kind that has none, as the
         // Markdown report does, not a 0 that reads as a failure.
         let row = |kind: &str, scores: &serde_json::Value| -> Vec<String> {
@@ -490,7 +499,11 @@ fn latest_results() -> (String, Vec<minijinja::Value>) {
                 _ => scores["answerable"].as_u64() != Some(0),
             };
             std::iter::once(kind.to_string())
-                .chain(keys.iter().map(|k| if applies(k) { cell(&scores[*k]) } else { "–".into() }))
+                .chain(keys.iter().map(|&k| match (applies(k), k) {
+                    (false, _) => "–".into(),
+                    (true, "first_token_p50_ms") => milliseconds(&scores[k]),
+                    (true, _) => cell(&scores[k]),
+                }))
                 .collect()
         };
         let kinds = json["kinds"].as_array().cloned().unwrap_or_default();

@@ -324,6 +324,9 @@ test("dashboard: index, models and latencies", async () => {
   assert.doesNotMatch(text, /@(\d+) @\1/, "a reranked mode names its depth once");
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, "the dashboard scrolls sideways by " + overflow + " px");
+  // Regression: the measurement tables were cut off at the right edge, their last columns behind a scroll.
+  const hidden = await page.evaluate(() => [...document.querySelectorAll("section.wide table")].map((t) => t.scrollWidth - t.clientWidth));
+  assert.ok(hidden.length >= 1 && hidden.every((px) => px <= 1), "measurement tables hide columns (px hidden per table): " + hidden);
   await shot(page, "dashboard.png");
   clean(page);
 });
