@@ -817,7 +817,7 @@ fn rebuild_drops(curator: &Curator, records: &[MuseumRecord]) -> (usize, usize, 
         Err(curator::index::IndexError::Empty(_)) => (0, 0, Vec::new()),
         // Unreadable: every record of it goes.
         Err(_) => {
-            let manifest = curator.data.current().ok().flatten().and_then(|dir| curator::index::read_manifest(&dir).ok());
+            let manifest = curator.current_manifest().ok().flatten();
             manifest.map_or((0, 0, Vec::new()), |m| (m.records, m.records, Vec::new()))
         }
     }

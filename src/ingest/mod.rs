@@ -7,6 +7,7 @@
 
 pub mod chunk;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -206,11 +207,12 @@ impl Ingestor<'_> {
 
         let t = Instant::now();
         let texts: Vec<Vec<String>> = changed.par_iter().map(|(r, _, _)| self.chunker.chunk(r)).collect();
-        // What the embedding model reads of each chunk (`chunking.embed_bookkeeping`).
-        let embedding_texts: Vec<Vec<String>> = changed
+        // What the embedding model reads of each chunk (`chunking.embed_bookkeeping`): the chunk itself,
+        // borrowed, unless a fact is left out.
+        let embedding_texts: Vec<Vec<Cow<str>>> = changed
             .par_iter()
             .zip(&texts)
-            .map(|((r, _, _), chunks)| chunks.iter().map(|c| self.chunker.embedding_text(r, c).into_owned()).collect())
+            .map(|((r, _, _), chunks)| chunks.iter().map(|c| self.chunker.embedding_text(r, c)).collect())
             .collect();
         report.timings.chunk = t.elapsed();
 
@@ -238,7 +240,7 @@ impl Ingestor<'_> {
             let mut missing: Vec<&str> = Vec::new();
             let mut asked: HashSet<&str> = HashSet::new();
             for (text, read) in group.iter().flatten().zip(embedding_group.iter().flatten()) {
-                let read = read.as_str();
+                let read = read.as_ref();
                 if !known.contains_key(text.as_str()) && !fresh.contains_key(read) && asked.insert(read) {
                     missing.push(read);
                 }
@@ -254,7 +256,7 @@ impl Ingestor<'_> {
                 for (text, read) in record_texts.iter().zip(record_reads) {
                     if let Some(v) = known.get(text.as_str()) {
                         vectors.push(v.to_vec());
-                    } else if let Some(v) = fresh.get(read.as_str()) {
+                    } else if let Some(v) = fresh.get(read.as_ref()) {
                         vectors.push(v.clone());
                     }
                 }
